@@ -1,0 +1,377 @@
+//! Validation of authorization requests (RFC 6749 §4.1.1, RFC 7636 §4.3,
+//! RFC 9207, and the rules of the product specification §5).
+//!
+//! Validation has two stages, because the answer's transport depends on it.
+//! Until the client and its redirect URI are known to be good, every problem is
+//! shown on an error page and nothing is redirected, so that a forged request
+//! cannot bounce a user to an attacker's URI (RFC 6749 §4.1.2.1). After that,
+//! problems are redirected to the client with `error`, `state` and `iss`.
+
+use thiserror::Error;
+
+use crate::application::Application;
+use crate::audience::{check_audience, AudienceDenied, Role};
+use crate::error::ErrorCode;
+use crate::ids::{ClientId, ServedAt};
+use crate::params::{DuplicateParameter, Params};
+use crate::pkce::{CodeChallenge, PkceError};
+use crate::scope::{decide_requested_scopes, ScopeError, ScopeSet};
+
+/// The longest `state` and `nonce` accepted; they are echoed and stored.
+pub const MAX_ECHOED_LEN: usize = 1024;
+
+/// A problem shown to the user on an error page, never redirected.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum PageError {
+    /// `client_id` or `redirect_uri` was sent more than once.
+    #[error("the parameter `{}` was sent more than once", .0 .0)]
+    Duplicate(DuplicateParameter),
+    /// No `client_id`.
+    #[error("the request does not say which application is asking (client_id is missing)")]
+    ClientIdMissing,
+    /// No enabled application with this id is usable at this host.
+    #[error("the application asking for access is not known here")]
+    UnknownClient,
+    /// No `redirect_uri`.
+    #[error("the request does not say where to return to (redirect_uri is missing)")]
+    RedirectUriMissing,
+    /// The `redirect_uri` is not one the application registered.
+    #[error("the address to return to is not registered for this application")]
+    RedirectUriNotRegistered,
+}
+
+impl PageError {
+    /// The RFC 6749 error code shown on the page.
+    pub fn error_code(&self) -> ErrorCode {
+        match self {
+            PageError::UnknownClient => ErrorCode::InvalidClient,
+            _ => ErrorCode::InvalidRequest,
+        }
+    }
+}
+
+/// A problem reported to the client by redirect.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum RequestRejection {
+    /// A parameter was sent more than once.
+    #[error(transparent)]
+    Duplicate(#[from] DuplicateParameter),
+    /// No `response_type`.
+    #[error("response_type is required")]
+    ResponseTypeMissing,
+    /// Only the code flow exists here.
+    #[error("only response_type=code is supported")]
+    UnsupportedResponseType,
+    /// Only `query` responses are sent.
+    #[error("only response_mode=query is supported")]
+    UnsupportedResponseMode,
+    /// PKCE parameters are missing or wrong.
+    #[error(transparent)]
+    Pkce(#[from] PkceError),
+    /// A scope is unknown or not allowed.
+    #[error(transparent)]
+    Scope(#[from] ScopeError),
+    /// `state` or `nonce` longer than [`MAX_ECHOED_LEN`].
+    #[error("the parameter `{0}` is too long")]
+    TooLong(&'static str),
+    /// The user is outside the application's audience in the contextual school.
+    #[error(transparent)]
+    Audience(#[from] AudienceDenied),
+    /// The user pressed Deny.
+    #[error("the user denied the request")]
+    ConsentDenied,
+}
+
+impl RequestRejection {
+    /// RFC 6749 §4.1.2.1 error codes.
+    pub fn error_code(&self) -> ErrorCode {
+        match self {
+            RequestRejection::Duplicate(_)
+            | RequestRejection::ResponseTypeMissing
+            | RequestRejection::UnsupportedResponseMode
+            | RequestRejection::Pkce(_)
+            | RequestRejection::TooLong(_) => ErrorCode::InvalidRequest,
+            RequestRejection::UnsupportedResponseType => ErrorCode::UnsupportedResponseType,
+            RequestRejection::Scope(e) => e.error_code(),
+            RequestRejection::Audience(e) => e.error_code(),
+            RequestRejection::ConsentDenied => ErrorCode::AccessDenied,
+        }
+    }
+}
+
+/// Where an error or a code is sent: a redirect URI that passed validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedirectTarget {
+    /// The requested URI, which matched a registered one.
+    pub redirect_uri: String,
+    /// The client's `state`, echoed unchanged.
+    pub state: Option<String>,
+}
+
+/// Why an authorization request was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum AuthorizeError {
+    /// Shown on a page.
+    #[error(transparent)]
+    Page(#[from] PageError),
+    /// Redirected to the client.
+    #[error("{rejection}")]
+    Redirect {
+        /// Where to send the error.
+        target: RedirectTarget,
+        /// What went wrong.
+        rejection: RequestRejection,
+    },
+}
+
+/// A valid authorization request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationRequest {
+    /// The application asking.
+    pub client_id: ClientId,
+    /// Where the answer goes.
+    pub target: RedirectTarget,
+    /// The scopes asked for (the application's allowed set when omitted).
+    pub scopes: ScopeSet,
+    /// The PKCE challenge.
+    pub code_challenge: CodeChallenge,
+    /// OpenID Connect `nonce`, echoed into the ID token.
+    pub nonce: Option<String>,
+}
+
+/// Reads `client_id` from a request, as the first step: the caller then loads
+/// the application and passes it to [`validate`].
+pub fn unverified_client_id(params: &Params) -> Result<ClientId, PageError> {
+    let raw = params.single("client_id").map_err(PageError::Duplicate)?;
+    let raw = raw.ok_or(PageError::ClientIdMissing)?;
+    ClientId::parse(raw).map_err(|_| PageError::UnknownClient)
+}
+
+/// Validates an authorization request for `app` (as loaded by its client id,
+/// `None` when there is none) at the host that served it.
+pub fn validate(
+    params: &Params,
+    app: Option<&Application>,
+    served_at: ServedAt,
+) -> Result<AuthorizationRequest, AuthorizeError> {
+    let client_id = unverified_client_id(params)?;
+    let app = app
+        .filter(|app| app.client_id == client_id && app.is_usable_at(served_at))
+        .ok_or(PageError::UnknownClient)?;
+    let requested_uri = params
+        .single("redirect_uri")
+        .map_err(PageError::Duplicate)?;
+    let requested_uri = requested_uri.ok_or(PageError::RedirectUriMissing)?;
+    app.registered_redirect(requested_uri)
+        .ok_or(PageError::RedirectUriNotRegistered)?;
+
+    // From here on, errors go back to the client. A duplicated `state` cannot be
+    // echoed, so the error is sent without one.
+    let state = params.single("state").ok().flatten().map(str::to_owned);
+    let target = RedirectTarget {
+        redirect_uri: requested_uri.to_owned(),
+        state,
+    };
+    let reject = |rejection: RequestRejection| AuthorizeError::Redirect {
+        target: target.clone(),
+        rejection,
+    };
+
+    if let Some(duplicate) = params.first_duplicate() {
+        return Err(reject(duplicate.into()));
+    }
+    if target
+        .state
+        .as_ref()
+        .is_some_and(|s| s.len() > MAX_ECHOED_LEN)
+    {
+        return Err(reject(RequestRejection::TooLong("state")));
+    }
+    match params.single("response_type").ok().flatten() {
+        None => return Err(reject(RequestRejection::ResponseTypeMissing)),
+        Some("code") => {}
+        Some(_) => return Err(reject(RequestRejection::UnsupportedResponseType)),
+    }
+    match params.single("response_mode").ok().flatten() {
+        None | Some("query") => {}
+        Some(_) => return Err(reject(RequestRejection::UnsupportedResponseMode)),
+    }
+    let code_challenge = CodeChallenge::parse(
+        params.single("code_challenge").ok().flatten(),
+        params.single("code_challenge_method").ok().flatten(),
+    )
+    .map_err(|e| reject(e.into()))?;
+    let scopes =
+        decide_requested_scopes(params.single("scope").ok().flatten(), &app.allowed_scopes())
+            .map_err(|e| reject(e.into()))?;
+    let nonce = params.single("nonce").ok().flatten().map(str::to_owned);
+    if nonce.as_ref().is_some_and(|n| n.len() > MAX_ECHOED_LEN) {
+        return Err(reject(RequestRejection::TooLong("nonce")));
+    }
+    Ok(AuthorizationRequest {
+        client_id,
+        target,
+        scopes,
+        code_challenge,
+        nonce,
+    })
+}
+
+/// The audience gate for a validated request, against the user's role in the
+/// contextual school alone.
+pub fn check_user(
+    app: &Application,
+    role_in_school: Option<Role>,
+    is_staff: bool,
+) -> Result<(), RequestRejection> {
+    check_audience(app.audience, role_in_school, is_staff).map_err(RequestRejection::from)
+}
+
+/// Whether the user must be asked: there is no earlier consent, or this request
+/// asks for scopes the earlier consent did not cover.
+pub fn needs_consent(previously_granted: Option<&ScopeSet>, requested: &ScopeSet) -> bool {
+    previously_granted.is_none_or(|granted| !requested.is_within(granted))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::application::{ClientType, Registration};
+    use crate::audience::Audience;
+    use crate::ids::{ApplicationId, SchoolId};
+    use crate::redirect_uri::RedirectUri;
+    use uuid::Uuid;
+
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    fn school(n: u128) -> SchoolId {
+        SchoolId::from_uuid(Uuid::from_u128(n))
+    }
+
+    fn app() -> Application {
+        Application {
+            id: ApplicationId::from_uuid(Uuid::from_u128(9)),
+            client_id: ClientId::parse("quiz").unwrap(),
+            name: "Quiz".into(),
+            registration: Registration::School(school(1)),
+            audience: Audience::Member,
+            client_type: ClientType::Public,
+            redirect_uris: vec![RedirectUri::register("https://app.example/cb").unwrap()],
+            scopes: ScopeSet::parse_config("openid courses:read").unwrap(),
+            disabled: false,
+        }
+    }
+
+    fn base() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("client_id", "quiz"),
+            ("redirect_uri", "https://app.example/cb"),
+            ("response_type", "code"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+            ("state", "xyz"),
+        ]
+    }
+
+    fn run(pairs: Vec<(&str, &str)>) -> Result<AuthorizationRequest, AuthorizeError> {
+        validate(
+            &Params::from_pairs(pairs),
+            Some(&app()),
+            ServedAt::School(school(1)),
+        )
+    }
+
+    fn with(name: &'static str, value: &'static str) -> Vec<(&'static str, &'static str)> {
+        let mut pairs: Vec<_> = base().into_iter().filter(|(n, _)| *n != name).collect();
+        pairs.push((name, value));
+        pairs
+    }
+
+    fn without(name: &str) -> Vec<(&'static str, &'static str)> {
+        base().into_iter().filter(|(n, _)| *n != name).collect()
+    }
+
+    fn redirected(pairs: Vec<(&str, &str)>) -> ErrorCode {
+        match run(pairs) {
+            Err(AuthorizeError::Redirect { rejection, target }) => {
+                assert_eq!(target.redirect_uri, "https://app.example/cb");
+                rejection.error_code()
+            }
+            other => panic!("expected a redirect, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_good_request_passes_with_default_scopes() {
+        let request = run(base()).unwrap();
+        assert_eq!(request.scopes, app().allowed_scopes());
+        assert_eq!(request.target.state.as_deref(), Some("xyz"));
+    }
+
+    #[test]
+    fn page_errors_come_before_anything_is_redirected() {
+        let page = |pairs| match run(pairs) {
+            Err(AuthorizeError::Page(e)) => e,
+            other => panic!("expected a page, got {other:?}"),
+        };
+        assert_eq!(page(without("client_id")), PageError::ClientIdMissing);
+        assert_eq!(page(with("client_id", "nobody")), PageError::UnknownClient);
+        assert_eq!(page(without("redirect_uri")), PageError::RedirectUriMissing);
+        let mut bad_scope_and_uri = with("redirect_uri", "https://evil.example/cb");
+        bad_scope_and_uri.push(("scope", "bogus"));
+        assert_eq!(page(bad_scope_and_uri), PageError::RedirectUriNotRegistered);
+        let mut twice = base();
+        twice.push(("client_id", "quiz"));
+        assert!(matches!(page(twice), PageError::Duplicate(_)));
+        let mut twice = base();
+        twice.push(("redirect_uri", "https://app.example/cb"));
+        assert!(matches!(page(twice), PageError::Duplicate(_)));
+    }
+
+    #[test]
+    fn a_school_app_is_unknown_at_another_school_and_at_the_platform_host() {
+        for served_at in [ServedAt::School(school(2)), ServedAt::Platform] {
+            let result = validate(&Params::from_pairs(base()), Some(&app()), served_at);
+            assert_eq!(result, Err(AuthorizeError::Page(PageError::UnknownClient)));
+        }
+    }
+
+    #[test]
+    fn redirected_errors() {
+        use ErrorCode::*;
+        assert_eq!(
+            redirected(with("code_challenge_method", "plain")),
+            InvalidRequest
+        );
+        assert_eq!(redirected(without("code_challenge_method")), InvalidRequest);
+        assert_eq!(redirected(without("code_challenge")), InvalidRequest);
+        assert_eq!(redirected(with("code_challenge", "abc")), InvalidRequest);
+        assert_eq!(redirected(without("response_type")), InvalidRequest);
+        assert_eq!(
+            redirected(with("response_type", "token")),
+            UnsupportedResponseType
+        );
+        assert_eq!(
+            redirected(with("response_mode", "fragment")),
+            InvalidRequest
+        );
+        assert_eq!(redirected(with("scope", "bogus")), InvalidScope);
+        assert_eq!(redirected(with("scope", "courses:write")), InvalidScope);
+        for name in ["scope", "state", "response_type", "code_challenge"] {
+            let mut twice = base();
+            twice.push((name, "x"));
+            twice.push((name, "x"));
+            assert_eq!(redirected(twice), InvalidRequest, "{name}");
+        }
+    }
+
+    #[test]
+    fn consent_is_needed_for_new_scopes_only() {
+        let granted = ScopeSet::parse_request("openid courses:read").unwrap();
+        let narrower = ScopeSet::parse_request("openid").unwrap();
+        let wider = ScopeSet::parse_request("openid courses:read profile").unwrap();
+        assert!(needs_consent(None, &narrower));
+        assert!(!needs_consent(Some(&granted), &narrower));
+        assert!(needs_consent(Some(&granted), &wider));
+    }
+}
