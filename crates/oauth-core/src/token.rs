@@ -170,6 +170,24 @@ pub struct RefreshRecord {
     pub revoked: bool,
 }
 
+/// Whether a refresh token can still be exchanged at `now`: not rotated (that
+/// would be reuse), not revoked, not expired.
+pub fn check_refresh_state(
+    token: &RefreshRecord,
+    now: DateTime<Utc>,
+) -> Result<(), GrantRejection> {
+    if token.rotated {
+        return Err(GrantRejection::RefreshTokenReused);
+    }
+    if token.revoked {
+        return Err(GrantRejection::Revoked);
+    }
+    if !is_unexpired(token.expires_at, now) {
+        return Err(GrantRejection::Expired);
+    }
+    Ok(())
+}
+
 /// Decides a refresh (RFC 6749 §6) for a token this client may redeem here:
 /// the scopes of the new access token, which lie within the grant, within what
 /// was asked for, and within what the application may receive today.
@@ -182,15 +200,7 @@ pub fn check_refresh(
     requested_scope: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<ScopeSet, GrantRejection> {
-    if token.rotated {
-        return Err(GrantRejection::RefreshTokenReused);
-    }
-    if token.revoked {
-        return Err(GrantRejection::Revoked);
-    }
-    if !is_unexpired(token.expires_at, now) {
-        return Err(GrantRejection::Expired);
-    }
+    check_refresh_state(token, now)?;
     let narrowed = match requested_scope {
         Some(requested) => token
             .scopes
@@ -262,7 +272,12 @@ mod tests {
     fn code_exchange_table() {
         use GrantRejection::*;
         let uri = Some("http://127.0.0.1:4000/cb");
-        type Case<'a> = (Option<&'a str>, Option<&'a str>, i64, Result<(), GrantRejection>);
+        type Case<'a> = (
+            Option<&'a str>,
+            Option<&'a str>,
+            i64,
+            Result<(), GrantRejection>,
+        );
         let cases: &[Case] = &[
             (uri, Some(VERIFIER), 299, Ok(())),
             (uri, Some(VERIFIER), 300, Err(Expired)),

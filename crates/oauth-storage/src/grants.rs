@@ -1,0 +1,625 @@
+//! Grants, authorization codes and tokens, with the single-use operations.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use oauth_core::ids::{ApplicationId, GrantId, SchoolId, UserId};
+use oauth_core::pkce::CodeChallenge;
+use oauth_core::scope::ScopeSet;
+use oauth_core::token::{Binding, CodeRecord, GrantRejection, RefreshRecord};
+use oauth_core::TokenHash;
+use uuid::Uuid;
+
+use crate::rows::{parse, scopes};
+use crate::schema::{access_tokens, authorization_codes, grants, refresh_tokens};
+use crate::{from_secs, to_secs, Conn, StorageError, Store};
+
+/// A user's consent to one application in one school.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// Its id.
+    pub id: GrantId,
+    /// Every scope the user has approved for this application here.
+    pub scopes: ScopeSet,
+}
+
+/// A code to store: its digest and the authorization it stands for.
+#[derive(Debug, Clone)]
+pub struct NewCode {
+    /// The code's digest.
+    pub hash: TokenHash,
+    /// The grant it was issued under.
+    pub grant_id: GrantId,
+    /// The user who authorized.
+    pub user_id: UserId,
+    /// The application, school, issuer, redirect URI and challenge.
+    pub record: CodeRecord,
+    /// The approved scopes.
+    pub scopes: ScopeSet,
+    /// OpenID Connect nonce.
+    pub nonce: Option<String>,
+    /// When the user authenticated.
+    pub auth_time: DateTime<Utc>,
+}
+
+/// A stored code.
+#[derive(Debug, Clone)]
+pub struct StoredCode {
+    /// Its id; the tokens issued from it carry it as their family.
+    pub id: Uuid,
+    /// The grant it was issued under.
+    pub grant_id: GrantId,
+    /// The user who authorized.
+    pub user_id: UserId,
+    /// What the rules check.
+    pub record: CodeRecord,
+    /// The approved scopes.
+    pub scopes: ScopeSet,
+    /// OpenID Connect nonce.
+    pub nonce: Option<String>,
+    /// When the user authenticated.
+    pub auth_time: DateTime<Utc>,
+}
+
+/// A token to store; its scopes and lineage come from what it is issued from.
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    /// The token's digest.
+    pub hash: TokenHash,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What a successful redemption stored, for the response.
+#[derive(Debug, Clone)]
+pub struct IssuedTokens {
+    /// The school the tokens are bound to.
+    pub school_id: SchoolId,
+    /// The user they act for.
+    pub user_id: UserId,
+    /// The grant they belong to.
+    pub grant_id: GrantId,
+    /// The scopes of the access token.
+    pub scopes: ScopeSet,
+    /// The nonce of the authorization request, for an ID token.
+    pub nonce: Option<String>,
+    /// When the user authenticated.
+    pub auth_time: Option<DateTime<Utc>>,
+}
+
+/// The outcome of redeeming a code or refresh token.
+#[derive(Debug, Clone)]
+pub enum Redemption {
+    /// Tokens were issued.
+    Issued(IssuedTokens),
+    /// Nothing was issued; the reason is for the response. Where the rules say
+    /// so (reuse), the family has already been revoked.
+    Rejected(GrantRejection),
+}
+
+#[derive(Queryable)]
+struct CodeRow {
+    id: String,
+    grant_id: String,
+    school_id: String,
+    application_id: String,
+    user_id: String,
+    via_platform: bool,
+    redirect_uri: String,
+    scopes: String,
+    code_challenge: String,
+    nonce: Option<String>,
+    auth_time: i64,
+    expires_at: i64,
+    consumed_at: Option<i64>,
+}
+
+type CodeColumns = (
+    authorization_codes::id,
+    authorization_codes::grant_id,
+    authorization_codes::school_id,
+    authorization_codes::application_id,
+    authorization_codes::user_id,
+    authorization_codes::via_platform,
+    authorization_codes::redirect_uri,
+    authorization_codes::scopes,
+    authorization_codes::code_challenge,
+    authorization_codes::nonce,
+    authorization_codes::auth_time,
+    authorization_codes::expires_at,
+    authorization_codes::consumed_at,
+);
+
+const CODE_COLUMNS: CodeColumns = (
+    authorization_codes::id,
+    authorization_codes::grant_id,
+    authorization_codes::school_id,
+    authorization_codes::application_id,
+    authorization_codes::user_id,
+    authorization_codes::via_platform,
+    authorization_codes::redirect_uri,
+    authorization_codes::scopes,
+    authorization_codes::code_challenge,
+    authorization_codes::nonce,
+    authorization_codes::auth_time,
+    authorization_codes::expires_at,
+    authorization_codes::consumed_at,
+);
+
+impl CodeRow {
+    fn into_stored(self) -> Result<(StoredCode, bool), StorageError> {
+        let consumed = self.consumed_at.is_some();
+        let stored = StoredCode {
+            id: parse(&self.id, "code id")?,
+            grant_id: parse(&self.grant_id, "grant id")?,
+            user_id: parse(&self.user_id, "user id")?,
+            record: CodeRecord {
+                application_id: parse(&self.application_id, "application id")?,
+                binding: Binding {
+                    school_id: parse(&self.school_id, "school id")?,
+                    via_platform: self.via_platform,
+                },
+                redirect_uri: self.redirect_uri,
+                challenge: CodeChallenge::from_stored(&self.code_challenge)
+                    .ok_or_else(|| StorageError::Corrupt("code challenge".into()))?,
+                expires_at: from_secs(self.expires_at)?,
+            },
+            scopes: scopes(&self.scopes)?,
+            nonce: self.nonce,
+            auth_time: from_secs(self.auth_time)?,
+        };
+        Ok((stored, consumed))
+    }
+}
+
+#[derive(Queryable)]
+struct RefreshRow {
+    id: String,
+    grant_id: String,
+    family_id: String,
+    school_id: String,
+    application_id: String,
+    user_id: String,
+    via_platform: bool,
+    scopes: String,
+    expires_at: i64,
+    rotated_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
+type RefreshColumns = (
+    refresh_tokens::id,
+    refresh_tokens::grant_id,
+    refresh_tokens::family_id,
+    refresh_tokens::school_id,
+    refresh_tokens::application_id,
+    refresh_tokens::user_id,
+    refresh_tokens::via_platform,
+    refresh_tokens::scopes,
+    refresh_tokens::expires_at,
+    refresh_tokens::rotated_at,
+    refresh_tokens::revoked_at,
+);
+
+const REFRESH_COLUMNS: RefreshColumns = (
+    refresh_tokens::id,
+    refresh_tokens::grant_id,
+    refresh_tokens::family_id,
+    refresh_tokens::school_id,
+    refresh_tokens::application_id,
+    refresh_tokens::user_id,
+    refresh_tokens::via_platform,
+    refresh_tokens::scopes,
+    refresh_tokens::expires_at,
+    refresh_tokens::rotated_at,
+    refresh_tokens::revoked_at,
+);
+
+impl RefreshRow {
+    fn record(&self) -> Result<RefreshRecord, StorageError> {
+        Ok(RefreshRecord {
+            application_id: parse(&self.application_id, "application id")?,
+            binding: Binding {
+                school_id: parse(&self.school_id, "school id")?,
+                via_platform: self.via_platform,
+            },
+            scopes: scopes(&self.scopes)?,
+            expires_at: from_secs(self.expires_at)?,
+            rotated: self.rotated_at.is_some(),
+            revoked: self.revoked_at.is_some(),
+        })
+    }
+}
+
+/// Who a new pair of tokens belongs to.
+struct Lineage {
+    grant_id: String,
+    family_id: String,
+    parent_id: Option<String>,
+    school_id: String,
+    application_id: String,
+    user_id: String,
+    via_platform: bool,
+}
+
+/// Stores an access token with `access_scopes` and a refresh token that carries
+/// the whole grant's `refresh_scopes`, so a later refresh can narrow differently.
+fn insert_pair(
+    c: &mut Conn,
+    lineage: &Lineage,
+    (access, access_scopes): (&NewToken, &ScopeSet),
+    (refresh, refresh_scopes): (&NewToken, &ScopeSet),
+    now: i64,
+) -> Result<(), StorageError> {
+    diesel::insert_into(access_tokens::table)
+        .values((
+            access_tokens::id.eq(Uuid::new_v4().to_string()),
+            access_tokens::token_hash.eq(access.hash.to_hex()),
+            access_tokens::grant_id.eq(&lineage.grant_id),
+            access_tokens::family_id.eq(&lineage.family_id),
+            access_tokens::school_id.eq(&lineage.school_id),
+            access_tokens::application_id.eq(&lineage.application_id),
+            access_tokens::user_id.eq(&lineage.user_id),
+            access_tokens::via_platform.eq(lineage.via_platform),
+            access_tokens::scopes.eq(access_scopes.to_string()),
+            access_tokens::created_at.eq(now),
+            access_tokens::expires_at.eq(to_secs(access.expires_at)),
+        ))
+        .execute(c)?;
+    diesel::insert_into(refresh_tokens::table)
+        .values((
+            refresh_tokens::id.eq(Uuid::new_v4().to_string()),
+            refresh_tokens::token_hash.eq(refresh.hash.to_hex()),
+            refresh_tokens::grant_id.eq(&lineage.grant_id),
+            refresh_tokens::family_id.eq(&lineage.family_id),
+            refresh_tokens::parent_id.eq(&lineage.parent_id),
+            refresh_tokens::school_id.eq(&lineage.school_id),
+            refresh_tokens::application_id.eq(&lineage.application_id),
+            refresh_tokens::user_id.eq(&lineage.user_id),
+            refresh_tokens::via_platform.eq(lineage.via_platform),
+            refresh_tokens::scopes.eq(refresh_scopes.to_string()),
+            refresh_tokens::created_at.eq(now),
+            refresh_tokens::expires_at.eq(to_secs(refresh.expires_at)),
+        ))
+        .execute(c)?;
+    Ok(())
+}
+
+/// Revokes every live token of a family (the tokens issued from one code and
+/// their rotations).
+fn revoke_family(c: &mut Conn, family_id: &str, now: i64) -> Result<(), StorageError> {
+    diesel::update(
+        access_tokens::table
+            .filter(access_tokens::family_id.eq(family_id))
+            .filter(access_tokens::revoked_at.is_null()),
+    )
+    .set(access_tokens::revoked_at.eq(now))
+    .execute(c)?;
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::family_id.eq(family_id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(c)?;
+    Ok(())
+}
+
+/// Revokes every live token issued under a grant.
+fn revoke_grant_tokens(c: &mut Conn, grant_id: &str, now: i64) -> Result<(), StorageError> {
+    diesel::update(
+        access_tokens::table
+            .filter(access_tokens::grant_id.eq(grant_id))
+            .filter(access_tokens::revoked_at.is_null()),
+    )
+    .set(access_tokens::revoked_at.eq(now))
+    .execute(c)?;
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::grant_id.eq(grant_id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(c)?;
+    Ok(())
+}
+
+impl Store {
+    /// The user's grant for an application in a school, if any.
+    pub async fn find_grant(
+        &self,
+        user: UserId,
+        app: ApplicationId,
+        school: SchoolId,
+    ) -> Result<Option<Grant>, StorageError> {
+        self.run(move |c| {
+            let row: Option<(String, String)> = grants::table
+                .filter(grants::user_id.eq(user.to_string()))
+                .filter(grants::application_id.eq(app.to_string()))
+                .filter(grants::school_id.eq(school.to_string()))
+                .select((grants::id, grants::scopes))
+                .first(c)
+                .optional()?;
+            row.map(|(id, s)| {
+                Ok(Grant {
+                    id: parse(&id, "grant id")?,
+                    scopes: scopes(&s)?,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    /// Records consent and stores the code in one transaction: the grant's
+    /// scopes become the union of what was approved before and now.
+    pub async fn approve_and_insert_code(
+        &self,
+        code: NewCode,
+        now: DateTime<Utc>,
+    ) -> Result<GrantId, StorageError> {
+        self.run(move |c| {
+            c.immediate_transaction(|c| {
+                let user = code.user_id.to_string();
+                let app = code.record.application_id.to_string();
+                let school = code.record.binding.school_id.to_string();
+                let existing: Option<(String, String)> = grants::table
+                    .filter(grants::user_id.eq(&user))
+                    .filter(grants::application_id.eq(&app))
+                    .filter(grants::school_id.eq(&school))
+                    .select((grants::id, grants::scopes))
+                    .first(c)
+                    .optional()?;
+                let grant_id = match existing {
+                    Some((id, held)) => {
+                        let union = scopes(&held)?.union(&code.scopes);
+                        diesel::update(grants::table.find(&id))
+                            .set((
+                                grants::scopes.eq(union.to_string()),
+                                grants::updated_at.eq(to_secs(now)),
+                            ))
+                            .execute(c)?;
+                        id
+                    }
+                    None => {
+                        let id = code.grant_id.to_string();
+                        diesel::insert_into(grants::table)
+                            .values((
+                                grants::id.eq(&id),
+                                grants::user_id.eq(&user),
+                                grants::application_id.eq(&app),
+                                grants::school_id.eq(&school),
+                                grants::scopes.eq(code.scopes.to_string()),
+                                grants::created_at.eq(to_secs(now)),
+                                grants::updated_at.eq(to_secs(now)),
+                            ))
+                            .execute(c)?;
+                        id
+                    }
+                };
+                diesel::insert_into(authorization_codes::table)
+                    .values((
+                        authorization_codes::id.eq(Uuid::new_v4().to_string()),
+                        authorization_codes::code_hash.eq(code.hash.to_hex()),
+                        authorization_codes::grant_id.eq(&grant_id),
+                        authorization_codes::school_id.eq(&school),
+                        authorization_codes::application_id.eq(&app),
+                        authorization_codes::user_id.eq(&user),
+                        authorization_codes::via_platform.eq(code.record.binding.via_platform),
+                        authorization_codes::redirect_uri.eq(&code.record.redirect_uri),
+                        authorization_codes::scopes.eq(code.scopes.to_string()),
+                        authorization_codes::code_challenge.eq(code.record.challenge.as_str()),
+                        authorization_codes::nonce.eq(&code.nonce),
+                        authorization_codes::auth_time.eq(to_secs(code.auth_time)),
+                        authorization_codes::created_at.eq(to_secs(now)),
+                        authorization_codes::expires_at.eq(to_secs(code.record.expires_at)),
+                    ))
+                    .execute(c)?;
+                parse(&grant_id, "grant id")
+            })
+        })
+        .await
+    }
+
+    /// Finds a code by digest, consumed or not.
+    pub async fn find_code(&self, hash: TokenHash) -> Result<Option<StoredCode>, StorageError> {
+        self.run(move |c| {
+            authorization_codes::table
+                .filter(authorization_codes::code_hash.eq(hash.to_hex()))
+                .select(CODE_COLUMNS)
+                .first::<CodeRow>(c)
+                .optional()?
+                .map(|row| row.into_stored().map(|(code, _)| code))
+                .transpose()
+        })
+        .await
+    }
+
+    /// Consumes a code and, when `check` passes, issues a token pair from it, in
+    /// one transaction. `check` returns the access token's scopes.
+    ///
+    /// The code is spent whatever `check` says. A code that was already spent is
+    /// a replay: every token issued from its first use is revoked, and the answer
+    /// is [`GrantRejection::CodeReused`].
+    pub async fn redeem_code<F>(
+        &self,
+        hash: TokenHash,
+        access: NewToken,
+        refresh: NewToken,
+        now: DateTime<Utc>,
+        check: F,
+    ) -> Result<Redemption, StorageError>
+    where
+        F: FnOnce(&StoredCode) -> Result<ScopeSet, GrantRejection> + Send + 'static,
+    {
+        self.run(move |c| {
+            c.immediate_transaction(|c| {
+                let now_secs = to_secs(now);
+                let Some(row) = authorization_codes::table
+                    .filter(authorization_codes::code_hash.eq(hash.to_hex()))
+                    .select(CODE_COLUMNS)
+                    .first::<CodeRow>(c)
+                    .optional()?
+                else {
+                    return Ok(Redemption::Rejected(GrantRejection::NotFound));
+                };
+                let (code, _) = row.into_stored()?;
+                let family = code.id.to_string();
+                let claimed = diesel::update(
+                    authorization_codes::table
+                        .find(&family)
+                        .filter(authorization_codes::consumed_at.is_null()),
+                )
+                .set(authorization_codes::consumed_at.eq(now_secs))
+                .execute(c)?;
+                if claimed == 0 {
+                    revoke_family(c, &family, now_secs)?;
+                    return Ok(Redemption::Rejected(GrantRejection::CodeReused));
+                }
+                let access_scopes = match check(&code) {
+                    Ok(scopes) => scopes,
+                    Err(rejection) => return Ok(Redemption::Rejected(rejection)),
+                };
+                let lineage = Lineage {
+                    grant_id: code.grant_id.to_string(),
+                    family_id: family,
+                    parent_id: None,
+                    school_id: code.record.binding.school_id.to_string(),
+                    application_id: code.record.application_id.to_string(),
+                    user_id: code.user_id.to_string(),
+                    via_platform: code.record.binding.via_platform,
+                };
+                insert_pair(
+                    c,
+                    &lineage,
+                    (&access, &access_scopes),
+                    (&refresh, &code.scopes),
+                    now_secs,
+                )?;
+                Ok(Redemption::Issued(IssuedTokens {
+                    school_id: code.record.binding.school_id,
+                    user_id: code.user_id,
+                    grant_id: code.grant_id,
+                    scopes: access_scopes,
+                    nonce: code.nonce.clone(),
+                    auth_time: Some(code.auth_time),
+                }))
+            })
+        })
+        .await
+    }
+
+    /// Loads the rules' view of a refresh token, to check who may redeem it.
+    pub async fn find_refresh_token(
+        &self,
+        hash: TokenHash,
+    ) -> Result<Option<RefreshRecord>, StorageError> {
+        self.run(move |c| {
+            refresh_tokens::table
+                .filter(refresh_tokens::token_hash.eq(hash.to_hex()))
+                .select(REFRESH_COLUMNS)
+                .first::<RefreshRow>(c)
+                .optional()?
+                .map(|row| row.record())
+                .transpose()
+        })
+        .await
+    }
+
+    /// Rotates a refresh token in one transaction: `decide` returns the scopes
+    /// of the new access token or a rejection; on success the old token is
+    /// marked rotated and a new pair is stored in the same family.
+    ///
+    /// Presenting a rotated token, or losing a race to rotate it, is reuse: every
+    /// token of the grant is revoked and the answer is
+    /// [`GrantRejection::RefreshTokenReused`].
+    pub async fn rotate_refresh_token<F>(
+        &self,
+        hash: TokenHash,
+        access: NewToken,
+        refresh: NewToken,
+        now: DateTime<Utc>,
+        decide: F,
+    ) -> Result<Redemption, StorageError>
+    where
+        F: FnOnce(&RefreshRecord) -> Result<ScopeSet, GrantRejection> + Send + 'static,
+    {
+        self.run(move |c| {
+            c.immediate_transaction(|c| {
+                let now_secs = to_secs(now);
+                let Some(row) = refresh_tokens::table
+                    .filter(refresh_tokens::token_hash.eq(hash.to_hex()))
+                    .select(REFRESH_COLUMNS)
+                    .first::<RefreshRow>(c)
+                    .optional()?
+                else {
+                    return Ok(Redemption::Rejected(GrantRejection::NotFound));
+                };
+                let record = row.record()?;
+                let scopes_now = match decide(&record) {
+                    Ok(scopes) => scopes,
+                    Err(GrantRejection::RefreshTokenReused) => {
+                        revoke_grant_tokens(c, &row.grant_id, now_secs)?;
+                        return Ok(Redemption::Rejected(GrantRejection::RefreshTokenReused));
+                    }
+                    Err(rejection) => return Ok(Redemption::Rejected(rejection)),
+                };
+                let claimed = diesel::update(
+                    refresh_tokens::table
+                        .find(&row.id)
+                        .filter(refresh_tokens::rotated_at.is_null())
+                        .filter(refresh_tokens::revoked_at.is_null()),
+                )
+                .set(refresh_tokens::rotated_at.eq(now_secs))
+                .execute(c)?;
+                if claimed == 0 {
+                    revoke_grant_tokens(c, &row.grant_id, now_secs)?;
+                    return Ok(Redemption::Rejected(GrantRejection::RefreshTokenReused));
+                }
+                let lineage = Lineage {
+                    grant_id: row.grant_id.clone(),
+                    family_id: row.family_id.clone(),
+                    parent_id: Some(row.id.clone()),
+                    school_id: row.school_id.clone(),
+                    application_id: row.application_id.clone(),
+                    user_id: row.user_id.clone(),
+                    via_platform: row.via_platform,
+                };
+                insert_pair(
+                    c,
+                    &lineage,
+                    (&access, &scopes_now),
+                    (&refresh, &record.scopes),
+                    now_secs,
+                )?;
+                Ok(Redemption::Issued(IssuedTokens {
+                    school_id: record.binding.school_id,
+                    user_id: parse(&row.user_id, "user id")?,
+                    grant_id: parse(&row.grant_id, "grant id")?,
+                    scopes: scopes_now,
+                    nonce: None,
+                    auth_time: None,
+                }))
+            })
+        })
+        .await
+    }
+
+    /// Whether an access token with this digest is live: unrevoked and
+    /// unexpired. Used by tests and by the endpoints that accept bearer tokens.
+    pub async fn is_access_token_active(
+        &self,
+        hash: TokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StorageError> {
+        self.run(move |c| {
+            let count: i64 = access_tokens::table
+                .filter(access_tokens::token_hash.eq(hash.to_hex()))
+                .filter(access_tokens::revoked_at.is_null())
+                .filter(access_tokens::expires_at.gt(to_secs(now)))
+                .count()
+                .get_result(c)?;
+            Ok(count > 0)
+        })
+        .await
+    }
+}
