@@ -1,9 +1,10 @@
 //! Storage behaviour on a real SQLite file: round trips, and the single-use
+//! operations under real concurrency.
+
 #![expect(
     clippy::unwrap_used,
     reason = "a broken fixture should fail the test loudly"
 )]
-//! operations under real concurrency.
 
 use chrono::{DateTime, Duration, Utc};
 use oauth_core::application::{Application, ClientType, Registration};
