@@ -1,1 +1,121 @@
-fn main() {}
+//! `loopwise-connect`: the authorization server's binary. It reads the
+//! configuration, opens the database, wires the HTTP layer and runs the
+//! operator's commands. Start-up errors are reported here, before binding.
+
+mod config;
+mod demo;
+
+use std::net::SocketAddr;
+
+use actix_web::{web, App, HttpServer};
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use oauth_admin::Operator;
+use oauth_http::AppState;
+use oauth_storage::{Store, StoreOptions};
+use tracing_subscriber::EnvFilter;
+
+use crate::config::Config;
+
+/// Loopwise Connect: a multi-tenant OAuth 2.0 and OpenID Connect server.
+#[derive(Debug, Parser)]
+#[command(name = "loopwise-connect", version)]
+struct Cli {
+    /// A TOML configuration file (see connect.example.toml).
+    #[arg(long, global = true, env = "CONNECT_CONFIG")]
+    config: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Seed the demo platform and run the server on it.
+    Demo {
+        /// Address to listen on; the demo's host names use its port.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Database; defaults to a SQLite file in the current folder.
+        #[arg(
+            long,
+            env = "CONNECT_DEMO_DATABASE_URL",
+            default_value = "sqlite://loopwise-connect-demo.db"
+        )]
+        database_url: String,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut config = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Migrate => {
+            let store = open_store(&config)?;
+            let applied = store.migrate()?;
+            tracing::info!(applied, "migrations are up to date");
+            Ok(())
+        }
+        Command::Serve => serve(config).await,
+        Command::Demo {
+            listen,
+            database_url,
+        } => {
+            config.listen = listen;
+            config.database_url = database_url;
+            config.platform_host = format!("127.0.0.1:{}", listen.port());
+            config.base_domain = format!("localhost:{}", listen.port());
+            config.validate()?;
+            let store = open_store(&config)?;
+            demo::seed(&Operator::new(store), listen.port())
+                .await
+                .context("seeding the demo failed")?;
+            demo::print_banner(listen.port())?;
+            serve(config).await
+        }
+    }
+}
+
+fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let options = StoreOptions {
+        max_connections: config.database_max_connections,
+        ..StoreOptions::default()
+    };
+    Store::open(&config.database_url, &options).context("opening the database failed")
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let store = open_store(&config)?;
+    let state = AppState::new(store, config.http()?)?;
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(web::Data::new(state.clone()))
+            .app_data(web::PayloadConfig::new(64 * 1024))
+            .configure(oauth_http::configure)
+    });
+    if config.workers > 0 {
+        server = server.workers(config.workers);
+    }
+    let server = server
+        .bind(config.listen)
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    tracing::info!(listen = %config.listen, platform_host = %config.platform_host, "serving");
+    server.run().await?;
+    Ok(())
+}

@@ -1,1 +1,298 @@
-//! placeholder
+//! Administration of Loopwise Connect: the operator's commands over schools,
+//! users, memberships and applications.
+//!
+//! Every write goes through the same core rules as the protocol endpoints
+//! (redirect URI registration, scope validation and ceilings, audiences), so
+//! administration can never store what the authorization endpoint would
+//! refuse. This crate depends on `oauth-core` and `oauth-storage`, never on
+//! the HTTP layer.
+
+use chrono::Utc;
+use oauth_core::application::{Application, ClientType, Registration};
+use oauth_core::audience::{Audience, Role};
+use oauth_core::ids::{ApplicationId, ClientId, SchoolId, Subdomain, UserId};
+use oauth_core::password::{hash_password, PasswordError};
+use oauth_core::redirect_uri::{RedirectUri, RedirectUriError};
+use oauth_core::scope::{validate_registration_scopes, ScopeError, ScopeSet};
+use oauth_core::{PlainToken, PresentedSecret, TokenHash, TokenKind};
+use oauth_storage::{NewApplication, NewSchool, NewUser, School, StorageError, Store};
+use thiserror::Error;
+use uuid::Uuid;
+
+/// Why an administrative command was refused.
+#[derive(Debug, Error)]
+pub enum AdminError {
+    /// A redirect URI broke a registration rule.
+    #[error("redirect URI `{uri}` is not allowed: {reason}")]
+    InvalidRedirectUri {
+        /// The URI as given.
+        uri: String,
+        /// The rule it broke.
+        reason: RedirectUriError,
+    },
+    /// An application needs at least one redirect URI.
+    #[error("an application needs at least one redirect URI")]
+    NoRedirectUri,
+    /// A scope is unknown, reserved or above the ceiling.
+    #[error(transparent)]
+    InvalidScope(#[from] ScopeError),
+    /// `staff` on a school application.
+    #[error("the audience `{0}` is not allowed for this kind of application")]
+    AudienceNotAllowed(Audience),
+    /// Not a valid client id.
+    #[error("`{0}` is not a valid client_id")]
+    InvalidClientId(String),
+    /// Not a valid subdomain.
+    #[error("`{0}` is not a valid subdomain: use lower-case letters, digits and inner hyphens")]
+    InvalidSubdomain(String),
+    /// The name is empty or too long.
+    #[error("a name needs 1 to 200 characters")]
+    InvalidName,
+    /// Not a plausible email address.
+    #[error("`{0}` is not a valid email address")]
+    InvalidEmail(String),
+    /// The password was refused.
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    /// The operating system's random source failed.
+    #[error("the system random source failed")]
+    Random,
+    /// Storage failed or a unique value is taken.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// What an operator asks for when registering an application.
+#[derive(Debug, Clone)]
+pub struct ApplicationSpec {
+    /// A chosen client id; a random one is generated when `None`.
+    pub client_id: Option<String>,
+    /// Name shown on consent pages.
+    pub name: String,
+    /// School or platform.
+    pub registration: Registration,
+    /// Who may authorize it.
+    pub audience: Audience,
+    /// Confidential or public.
+    pub client_type: ClientType,
+    /// Redirect URIs, each checked by the registration rules.
+    pub redirect_uris: Vec<String>,
+    /// Scopes in configuration syntax (`family:*` allowed).
+    pub scopes: String,
+    /// A chosen secret for a confidential client (demo set-ups); a random one
+    /// is generated when `None`.
+    pub secret: Option<String>,
+    /// Whether it may introspect tokens of its school.
+    pub may_introspect: bool,
+}
+
+/// A registered application, with its secret when one was generated or set:
+/// the only time the secret is available.
+#[derive(Debug)]
+pub struct Registered {
+    /// The application.
+    pub app: Application,
+    /// The client secret, to show once.
+    pub secret: Option<PresentedSecret>,
+}
+
+fn random_bytes<const N: usize>() -> Result<[u8; N], AdminError> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(|_| AdminError::Random)?;
+    Ok(bytes)
+}
+
+fn check_name(name: &str) -> Result<(), AdminError> {
+    if (1..=200).contains(&name.trim().chars().count()) {
+        Ok(())
+    } else {
+        Err(AdminError::InvalidName)
+    }
+}
+
+/// Validates an application specification with the core rules, without
+/// storing anything.
+pub fn validate_spec(spec: &ApplicationSpec) -> Result<(RedirectUriList, ScopeSet), AdminError> {
+    check_name(&spec.name)?;
+    if !spec.audience.is_allowed_for(&spec.registration) {
+        return Err(AdminError::AudienceNotAllowed(spec.audience));
+    }
+    if spec.redirect_uris.is_empty() {
+        return Err(AdminError::NoRedirectUri);
+    }
+    let uris = spec
+        .redirect_uris
+        .iter()
+        .map(|uri| {
+            RedirectUri::register(uri).map_err(|reason| AdminError::InvalidRedirectUri {
+                uri: uri.clone(),
+                reason,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let scopes = ScopeSet::parse_config(&spec.scopes)?;
+    validate_registration_scopes(&spec.registration, spec.audience, &scopes)?;
+    Ok((uris, scopes))
+}
+
+/// Redirect URIs that passed registration.
+pub type RedirectUriList = Vec<RedirectUri>;
+
+/// The operator's commands.
+#[derive(Debug, Clone)]
+pub struct Operator {
+    store: Store,
+}
+
+impl Operator {
+    /// Commands over this store.
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    /// Returns the school with this subdomain, creating it when missing.
+    pub async fn ensure_school(
+        &self,
+        subdomain: &str,
+        display_name: &str,
+    ) -> Result<School, AdminError> {
+        let parsed = Subdomain::parse(subdomain)
+            .map_err(|_| AdminError::InvalidSubdomain(subdomain.to_owned()))?;
+        check_name(display_name)?;
+        if let Some(school) = self.store.find_school_by_subdomain(subdomain).await? {
+            return Ok(school);
+        }
+        let id = SchoolId::from_uuid(Uuid::new_v4());
+        self.store
+            .insert_school(
+                NewSchool {
+                    id,
+                    subdomain: parsed.clone(),
+                    display_name: display_name.trim().to_owned(),
+                },
+                Utc::now(),
+            )
+            .await?;
+        Ok(School {
+            id,
+            subdomain: parsed,
+            display_name: display_name.trim().to_owned(),
+        })
+    }
+
+    /// Adds a custom domain (host, with port when not the default) to a school.
+    pub async fn add_domain(&self, school: SchoolId, domain: &str) -> Result<(), AdminError> {
+        Ok(self.store.insert_school_domain(school, domain).await?)
+    }
+
+    /// Returns the user with this email, creating them with `password` when
+    /// missing. An existing user's password is left as it is.
+    pub async fn ensure_user(
+        &self,
+        email: &str,
+        display_name: &str,
+        password: &str,
+    ) -> Result<UserId, AdminError> {
+        let email = email.trim();
+        if !email.contains('@') || email.len() > 254 || email.chars().any(char::is_whitespace) {
+            return Err(AdminError::InvalidEmail(email.to_owned()));
+        }
+        check_name(display_name)?;
+        if let Some(user) = self.store.find_user_by_email(email).await? {
+            return Ok(user.id);
+        }
+        let password_hash = hash_password(&PresentedSecret::new(password), &random_bytes::<16>()?)?;
+        let id = UserId::from_uuid(Uuid::new_v4());
+        self.store
+            .insert_user(
+                NewUser {
+                    id,
+                    email: email.to_owned(),
+                    display_name: display_name.trim().to_owned(),
+                    password_hash,
+                    is_staff: false,
+                },
+                Utc::now(),
+            )
+            .await?;
+        Ok(id)
+    }
+
+    /// Gives a user a role in a school, replacing any role they had there.
+    pub async fn set_role(
+        &self,
+        user: UserId,
+        school: SchoolId,
+        role: Role,
+    ) -> Result<(), AdminError> {
+        Ok(self
+            .store
+            .upsert_membership(user, school, role, Utc::now())
+            .await?)
+    }
+
+    /// Registers an application after checking it against the core rules. A
+    /// confidential client gets the given secret, or a fresh random one.
+    pub async fn register_application(
+        &self,
+        spec: ApplicationSpec,
+    ) -> Result<Registered, AdminError> {
+        let (redirect_uris, scopes) = validate_spec(&spec)?;
+        let client_id = match &spec.client_id {
+            Some(id) => ClientId::parse(id).map_err(|_| AdminError::InvalidClientId(id.clone()))?,
+            None => {
+                let raw = Uuid::from_bytes(random_bytes::<16>()?).simple().to_string();
+                ClientId::parse(&format!("lwc_{raw}"))
+                    .map_err(|_| AdminError::InvalidClientId(raw))?
+            }
+        };
+        let secret = match spec.client_type {
+            ClientType::Public => None,
+            ClientType::Confidential => Some(match &spec.secret {
+                Some(secret) => PresentedSecret::new(secret.clone()),
+                None => PresentedSecret::new(
+                    PlainToken::from_random_bytes(TokenKind::ClientSecret, random_bytes::<32>()?)
+                        .expose_secret(),
+                ),
+            }),
+        };
+        let app = Application {
+            id: ApplicationId::from_uuid(Uuid::new_v4()),
+            client_id,
+            name: spec.name.trim().to_owned(),
+            registration: spec.registration,
+            audience: spec.audience,
+            client_type: spec.client_type,
+            redirect_uris,
+            scopes,
+            disabled: false,
+        };
+        let secret_hash: Option<TokenHash> = secret.as_ref().map(PresentedSecret::hash);
+        self.store
+            .insert_application(
+                NewApplication {
+                    app: app.clone(),
+                    secret_hash,
+                    may_introspect: spec.may_introspect,
+                    created_by: None,
+                },
+                Utc::now(),
+            )
+            .await?;
+        tracing::info!(client.id = %app.client_id, audience = %app.audience, "application registered");
+        Ok(Registered { app, secret })
+    }
+
+    /// Registers an application unless one with its client id exists already.
+    /// Returns whether it was created.
+    pub async fn ensure_application(&self, spec: ApplicationSpec) -> Result<bool, AdminError> {
+        if let Some(id) = &spec.client_id {
+            let client_id =
+                ClientId::parse(id).map_err(|_| AdminError::InvalidClientId(id.clone()))?;
+            if self.store.find_application(&client_id).await?.is_some() {
+                return Ok(false);
+            }
+        }
+        self.register_application(spec).await.map(|_| true)
+    }
+}

@@ -19,6 +19,7 @@ pub mod authorize;
 pub mod error;
 pub mod ids;
 pub mod params;
+pub mod password;
 pub mod pkce;
 pub mod redirect_uri;
 pub mod scope;

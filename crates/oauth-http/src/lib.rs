@@ -1,1 +1,108 @@
-//! placeholder
+//! The HTTP surface of Loopwise Connect: OAuth 2.0 endpoints, school
+//! resolution, and the server-rendered login, school picker and consent pages.
+//!
+//! Handlers are thin: they parse a request into core values, ask `oauth-core`
+//! for a decision, call `oauth-storage`, and render the answer. No OAuth rule
+//! is decided here. Every response about a school is computed from the school
+//! resolved from the request's host, never from anything the client names.
+//!
+//! This crate may depend on `oauth-core`, `oauth-storage` and actix-web; it
+//! must never log a token, code, verifier, secret, password, cookie or email.
+
+mod authorize;
+mod client_auth;
+mod host;
+mod login;
+mod pages;
+mod respond;
+mod security;
+mod token;
+
+use std::sync::Arc;
+
+use actix_web::web;
+use chrono::Duration;
+use oauth_storage::Store;
+
+pub use host::{TrustedProxies, TrustedProxyError};
+pub use security::SecurityError;
+
+/// What the HTTP layer needs to know about the deployment. Built and
+/// validated by the binary from its configuration file and environment.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// The platform host (with port when not the default), e.g.
+    /// `connect.loopwise.com`. It serves the platform issuer, not a school.
+    pub platform_host: String,
+    /// The domain under which every school has `{subdomain}.{base_domain}`.
+    pub base_domain: String,
+    /// Peers whose `X-Forwarded-*` and `Forwarded` headers are believed.
+    pub trusted_proxies: TrustedProxies,
+    /// How long an authorization code lives (at most ten minutes).
+    pub code_lifetime: Duration,
+    /// How long a refresh token lives.
+    pub refresh_token_lifetime: Duration,
+    /// How long a login session lives.
+    pub session_lifetime: Duration,
+}
+
+/// Shared state of every worker.
+#[derive(Clone)]
+pub struct AppState {
+    store: Store,
+    config: Arc<HttpConfig>,
+    pages: Arc<pages::Pages>,
+    /// An Argon2id hash of a random password, verified against when an email is
+    /// unknown so that a failed login takes as long whether or not it exists.
+    decoy_password_hash: Arc<str>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Builds the state from a store and configuration.
+    pub fn new(store: Store, config: HttpConfig) -> Result<Self, security::SecurityError> {
+        Ok(Self {
+            store,
+            config: Arc::new(config),
+            pages: Arc::new(pages::Pages::new()),
+            decoy_password_hash: security::decoy_password_hash()?.into(),
+        })
+    }
+}
+
+/// Registers every route. The binary wraps it in an `App` with its state.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(health))
+        .service(
+            web::resource("/oauth/authorize")
+                .route(web::get().to(authorize::authorize))
+                .default_service(web::to(|| respond::method_not_allowed("GET"))),
+        )
+        .service(
+            web::resource("/oauth/consent")
+                .route(web::post().to(authorize::consent))
+                .default_service(web::to(|| respond::method_not_allowed("POST"))),
+        )
+        .service(
+            web::resource("/oauth/login")
+                .route(web::get().to(login::login_page))
+                .route(web::post().to(login::login_submit)),
+        )
+        .service(web::resource("/oauth/logout").route(web::post().to(login::logout)))
+        .service(
+            web::resource("/api/oauth/token")
+                .route(web::post().to(token::token))
+                .default_service(web::to(|| respond::method_not_allowed("POST"))),
+        );
+}
+
+async fn health() -> &'static str {
+    "ok"
+}

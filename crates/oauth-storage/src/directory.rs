@@ -591,3 +591,37 @@ impl Store {
         .await
     }
 }
+
+impl Store {
+    /// Every school the user has a role in, with that role, by school name.
+    pub async fn list_memberships(
+        &self,
+        user: UserId,
+    ) -> Result<Vec<(School, Role)>, StorageError> {
+        self.run(move |c| {
+            let rows: Vec<(String, String, String, String)> = memberships::table
+                .inner_join(schools::table)
+                .filter(memberships::user_id.eq(user.to_string()))
+                .order(schools::display_name.asc())
+                .select((
+                    schools::id,
+                    schools::subdomain,
+                    schools::display_name,
+                    memberships::role,
+                ))
+                .load(c)?;
+            rows.into_iter()
+                .map(|(id, subdomain, display_name, role)| {
+                    let school = SchoolRow {
+                        id,
+                        subdomain,
+                        display_name,
+                    }
+                    .into_school()?;
+                    Ok((school, parse::<Role>(&role, "role")?))
+                })
+                .collect()
+        })
+        .await
+    }
+}

@@ -1,0 +1,124 @@
+//! The server's configuration: one typed tree, loaded once from defaults, an
+//! optional TOML file and `CONNECT_*` environment variables (in that order of
+//! precedence, lowest first), validated before the server binds.
+//!
+//! `connect.example.toml` at the repository root documents every field.
+
+use std::net::SocketAddr;
+
+use anyhow::{bail, Context as _};
+use chrono::Duration;
+use figment::providers::{Env, Format as _, Serialized, Toml};
+use figment::Figment;
+use oauth_http::{HttpConfig, TrustedProxies};
+use serde::{Deserialize, Serialize};
+
+/// Every setting, with its default.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on. `CONNECT_LISTEN`; default `127.0.0.1:8080`.
+    pub listen: SocketAddr,
+    /// Database: `sqlite://PATH`. `CONNECT_DATABASE_URL` or `DATABASE_URL`;
+    /// default `sqlite://loopwise-connect.db`.
+    pub database_url: String,
+    /// Connections in the pool. `CONNECT_DATABASE_MAX_CONNECTIONS`; default 8.
+    pub database_max_connections: u32,
+    /// The platform host, which is no school's. `CONNECT_PLATFORM_HOST`;
+    /// default `127.0.0.1:8080`.
+    pub platform_host: String,
+    /// Every school is at `{subdomain}.{base_domain}`. `CONNECT_BASE_DOMAIN`;
+    /// default `localhost:8080`.
+    pub base_domain: String,
+    /// Proxies (addresses or CIDR blocks) whose forwarding headers are
+    /// believed. `CONNECT_TRUSTED_PROXIES` (a TOML array such as
+    /// `["10.0.0.0/8"]`); default none.
+    pub trusted_proxies: Vec<String>,
+    /// Authorization code lifetime, at most 600. `CONNECT_CODE_LIFETIME_SECONDS`;
+    /// default 300.
+    pub code_lifetime_seconds: u32,
+    /// Refresh token lifetime. `CONNECT_REFRESH_TOKEN_LIFETIME_SECONDS`; default
+    /// 2592000 (30 days).
+    pub refresh_token_lifetime_seconds: u32,
+    /// Login session lifetime. `CONNECT_SESSION_LIFETIME_SECONDS`; default 43200
+    /// (12 hours).
+    pub session_lifetime_seconds: u32,
+    /// HTTP worker threads; 0 means one per core. `CONNECT_WORKERS`; default 0.
+    pub workers: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: "sqlite://loopwise-connect.db".into(),
+            database_max_connections: 8,
+            platform_host: "127.0.0.1:8080".into(),
+            base_domain: "localhost:8080".into(),
+            trusted_proxies: Vec::new(),
+            code_lifetime_seconds: 300,
+            refresh_token_lifetime_seconds: 30 * 24 * 3600,
+            session_lifetime_seconds: 12 * 3600,
+            workers: 0,
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults, then `file` if given, then the environment.
+    pub fn load(file: Option<&str>) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !std::path::Path::new(file).is_file() {
+                bail!("configuration file `{file}` does not exist");
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        let config: Config = figment
+            .merge(
+                Env::raw()
+                    .only(&["DATABASE_URL"])
+                    .map(|_| "database_url".into()),
+            )
+            .merge(Env::prefixed("CONNECT_").ignore(&["CONFIG"]))
+            .extract()
+            .context("invalid configuration")?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what types alone cannot.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.code_lifetime_seconds == 0 || self.code_lifetime_seconds > 600 {
+            bail!("code_lifetime_seconds must be between 1 and 600");
+        }
+        if self.refresh_token_lifetime_seconds < 60 {
+            bail!("refresh_token_lifetime_seconds must be at least 60");
+        }
+        if self.session_lifetime_seconds < 60 {
+            bail!("session_lifetime_seconds must be at least 60");
+        }
+        if self.platform_host.is_empty() || self.base_domain.is_empty() {
+            bail!("platform_host and base_domain must be set");
+        }
+        if self.database_max_connections == 0 {
+            bail!("database_max_connections must be at least 1");
+        }
+        TrustedProxies::parse(&self.trusted_proxies)?;
+        Ok(())
+    }
+
+    /// The HTTP layer's part of the configuration.
+    pub fn http(&self) -> anyhow::Result<HttpConfig> {
+        Ok(HttpConfig {
+            platform_host: self.platform_host.to_ascii_lowercase(),
+            base_domain: self.base_domain.to_ascii_lowercase(),
+            trusted_proxies: TrustedProxies::parse(&self.trusted_proxies)?,
+            code_lifetime: oauth_core::token::code_lifetime(self.code_lifetime_seconds),
+            refresh_token_lifetime: Duration::seconds(i64::from(
+                self.refresh_token_lifetime_seconds,
+            )),
+            session_lifetime: Duration::seconds(i64::from(self.session_lifetime_seconds)),
+        })
+    }
+}

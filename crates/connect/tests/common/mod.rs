@@ -1,0 +1,368 @@
+//! A real `loopwise-connect demo` process on a free loopback port with a fresh
+//! SQLite database, and a browser-like HTTP client to drive its pages.
+
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of this module"
+)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "a broken fixture should fail the test loudly"
+)]
+
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::redirect::Policy;
+use reqwest::{Client, Response, StatusCode};
+
+/// The PKCE pair of RFC 7636 Appendix B.
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+pub const PASSWORD: &str = "demo-password";
+pub const DASHBOARD_REDIRECT: &str = "http://127.0.0.1:9000/callback";
+pub const DASHBOARD_SECRET: &str = "demo-dashboard-secret";
+
+/// The demo's hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Host {
+    /// `127.0.0.1:PORT`, the platform issuer.
+    Platform,
+    /// `localhost:PORT`, a custom domain of school demo.
+    Demo,
+    /// `demo.localhost:PORT`, school demo under the base domain.
+    DemoSubdomain,
+    /// `other.localhost:PORT`, school other.
+    Other,
+    /// `nowhere.localhost:PORT`, no school.
+    Unknown,
+}
+
+pub struct Server {
+    child: Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Server {
+    /// Starts the demo and waits until it answers.
+    pub async fn start() -> Server {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts the demo with extra environment variables.
+    pub async fn start_with(env: &[(&str, &str)]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        for _attempt in 0..5 {
+            let port = free_port();
+            let mut command = Command::new(env!("CARGO_BIN_EXE_loopwise-connect"));
+            command
+                .args(["demo", "--listen", &format!("127.0.0.1:{port}")])
+                .args([
+                    "--database-url",
+                    &format!("sqlite://{}", dir.path().join("connect.db").display()),
+                ])
+                .env("RUST_LOG", "warn")
+                .env("CONNECT_WORKERS", "2")
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit());
+            for (k, v) in env {
+                command.env(k, v);
+            }
+            let mut child = command.spawn().unwrap();
+            let probe = Client::new();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break; // Exited: most likely the port was taken meanwhile.
+                }
+                if probe
+                    .get(format!("http://127.0.0.1:{port}/healthz"))
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+                {
+                    return Server {
+                        child,
+                        port,
+                        _dir: dir,
+                    };
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("the server did not start");
+    }
+
+    pub fn host(&self, host: Host) -> String {
+        let name = match host {
+            Host::Platform => "127.0.0.1",
+            Host::Demo => "localhost",
+            Host::DemoSubdomain => "demo.localhost",
+            Host::Other => "other.localhost",
+            Host::Unknown => "nowhere.localhost",
+        };
+        format!("{name}:{}", self.port)
+    }
+
+    pub fn issuer(&self, host: Host) -> String {
+        format!("http://{}", self.host(host))
+    }
+
+    pub fn url(&self, host: Host, path: &str) -> String {
+        format!("{}{path}", self.issuer(host))
+    }
+
+    /// An HTTP client that resolves the demo's names to loopback, keeps
+    /// cookies and does not follow redirects: a browser the test steers.
+    pub fn browser(&self) -> Client {
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        Client::builder()
+            .cookie_store(true)
+            .redirect(Policy::none())
+            .resolve("demo.localhost", addr)
+            .resolve("other.localhost", addr)
+            .resolve("nowhere.localhost", addr)
+            .resolve("localhost", addr)
+            .build()
+            .unwrap()
+    }
+
+    /// A plain API client (no cookies, no redirects) with the same resolution.
+    pub fn api(&self) -> Client {
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        Client::builder()
+            .redirect(Policy::none())
+            .resolve("demo.localhost", addr)
+            .resolve("other.localhost", addr)
+            .resolve("nowhere.localhost", addr)
+            .resolve("localhost", addr)
+            .build()
+            .unwrap()
+    }
+
+    /// Logs `email` in at `host` through the login form.
+    pub async fn login(&self, browser: &Client, host: Host, email: &str) {
+        let page = browser
+            .get(self.url(host, "/oauth/login"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let inputs = hidden_inputs(&page.text().await.unwrap());
+        let csrf = value_of(&inputs, "csrf_token").unwrap();
+        let response = browser
+            .post(self.url(host, "/oauth/login"))
+            .form(&[
+                ("email", email),
+                ("password", PASSWORD),
+                ("csrf_token", &csrf),
+                ("return_to", "/oauth/authorize"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "login of {email} failed"
+        );
+    }
+
+    /// Follows an authorization request as a logged-in user who approves
+    /// whatever is asked, and returns the final redirect to the client.
+    pub async fn approve(&self, browser: &Client, authorize_url: &str) -> Redirect {
+        let response = browser.get(authorize_url).send().await.unwrap();
+        if response.status() == StatusCode::FOUND {
+            return Redirect::from_response(&response);
+        }
+        assert_eq!(response.status(), StatusCode::OK, "expected a consent page");
+        let host = reqwest::Url::parse(authorize_url).unwrap();
+        let origin = format!("{}://{}", host.scheme(), host.host_str().unwrap());
+        let origin = match host.port() {
+            Some(port) => format!("{origin}:{port}"),
+            None => origin,
+        };
+        let inputs = hidden_inputs(&response.text().await.unwrap());
+        self.submit_consent(browser, &origin, inputs, "approve")
+            .await
+    }
+
+    /// Posts the consent form with `decision`.
+    pub async fn submit_consent(
+        &self,
+        browser: &Client,
+        origin: &str,
+        mut inputs: Vec<(String, String)>,
+        decision: &str,
+    ) -> Redirect {
+        inputs.push(("decision".into(), decision.into()));
+        let response = browser
+            .post(format!("{origin}/oauth/consent"))
+            .form(&inputs)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "consent was not redirected"
+        );
+        Redirect::from_response(&response)
+    }
+}
+
+/// A redirect to the client, split into its parts.
+#[derive(Debug, Clone)]
+pub struct Redirect {
+    pub location: String,
+    pub params: Vec<(String, String)>,
+}
+
+impl Redirect {
+    pub fn from_response(response: &Response) -> Redirect {
+        let location = response
+            .headers()
+            .get("location")
+            .expect("a Location header")
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let query = location.split_once('?').map(|(_, q)| q).unwrap_or_default();
+        let params = form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+        Redirect { location, params }
+    }
+
+    pub fn get(&self, name: &str) -> Option<String> {
+        value_of(&self.params, name)
+    }
+}
+
+pub fn value_of(pairs: &[(String, String)], name: &str) -> Option<String> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+}
+
+/// The `<input type="hidden">` fields of a page, unescaped.
+pub fn hidden_inputs(html: &str) -> Vec<(String, String)> {
+    html.split("<input type=\"hidden\"")
+        .skip(1)
+        .filter_map(|tail| {
+            let name = between(tail, "name=\"", "\"")?;
+            let value = between(tail, "value=\"", "\"")?;
+            Some((unescape(name), unescape(value)))
+        })
+        .collect()
+}
+
+fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = s.find(start)? + start.len();
+    let to = s[from..].find(end)? + from;
+    Some(&s[from..to])
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#x2f;", "/")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// An authorization URL at `host` with the given parameters.
+pub fn authorize_url(server: &Server, host: Host, params: &[(&str, &str)]) -> String {
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish();
+    server.url(host, &format!("/oauth/authorize?{query}"))
+}
+
+/// The parameters of a good request by `client_id` to `redirect_uri`.
+pub fn good_request<'a>(client_id: &'a str, redirect_uri: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", redirect_uri),
+        ("state", "state-123"),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ]
+}
+
+/// Replaces (or adds) one parameter.
+pub fn with<'a>(
+    mut params: Vec<(&'a str, &'a str)>,
+    name: &'a str,
+    value: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    params.retain(|(k, _)| *k != name);
+    params.push((name, value));
+    params
+}
+
+/// Removes one parameter.
+pub fn without<'a>(mut params: Vec<(&'a str, &'a str)>, name: &str) -> Vec<(&'a str, &'a str)> {
+    params.retain(|(k, _)| *k != name);
+    params
+}
+
+/// Obtains a code for `demo-dashboard` as `student@demo.test` at `host`.
+pub async fn dashboard_code(server: &Server, host: Host) -> String {
+    let browser = server.browser();
+    server.login(&browser, host, "student@demo.test").await;
+    let redirect = server
+        .approve(
+            &browser,
+            &authorize_url(
+                server,
+                host,
+                &good_request("demo-dashboard", DASHBOARD_REDIRECT),
+            ),
+        )
+        .await;
+    redirect.get("code").expect("a code")
+}
+
+/// Posts a form to the token endpoint at `host` as `demo-dashboard` (Basic).
+pub async fn dashboard_token_request(
+    server: &Server,
+    host: Host,
+    form: &[(&str, &str)],
+) -> Response {
+    server
+        .api()
+        .post(server.url(host, "/api/oauth/token"))
+        .basic_auth("demo-dashboard", Some(DASHBOARD_SECRET))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The JSON body of a response.
+pub async fn json(response: Response) -> serde_json::Value {
+    response.json().await.unwrap()
+}

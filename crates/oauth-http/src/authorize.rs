@@ -1,0 +1,471 @@
+//! The authorization endpoint and the consent form (RFC 6749 §4.1.1–§4.1.2).
+//!
+//! One function drives both: the `GET` shows the login, picker or consent page
+//! as needed, and the consent `POST` re-validates the whole request, the
+//! session, the picked school and the audience gate before a code is issued,
+//! so nothing the browser sends back is trusted on its own.
+
+use actix_web::http::StatusCode;
+use actix_web::web::{self, Bytes};
+use actix_web::{HttpRequest, HttpResponse};
+use chrono::Utc;
+use minijinja::context;
+use oauth_core::authorize::{
+    check_user, needs_consent, unverified_client_id, validate, AuthorizationRequest,
+    AuthorizeError, PageError,
+};
+use oauth_core::params::Params;
+use oauth_core::redirect_uri::RedirectUri;
+use oauth_core::token::{Binding, CodeRecord};
+use oauth_core::{Application, ErrorCode, GrantId, Registration, SchoolId, ServedAt, TokenKind};
+use oauth_storage::{NewCode, School, StorageError};
+use uuid::Uuid;
+
+use crate::host::{resolve, HostError, Resolved};
+use crate::login::{self, LoggedIn};
+use crate::respond::{client_error_url, redirect, redirect_to_client};
+use crate::security::{constant_time_eq, new_token};
+use crate::AppState;
+
+/// The page for a host that is neither a school nor the platform.
+pub fn host_error_page(state: &AppState, error: HostError) -> HttpResponse {
+    match error {
+        HostError::Unknown => state.pages.error(
+            StatusCode::NOT_FOUND,
+            "Loopwise",
+            "Unknown address",
+            "This address does not belong to any school on Loopwise.",
+            None,
+        ),
+        HostError::Storage(e) => unavailable(state, "Loopwise", &e),
+    }
+}
+
+fn unavailable(state: &AppState, school_name: &str, error: &StorageError) -> HttpResponse {
+    tracing::error!(error = %error, "storage failed during authorization");
+    state.pages.error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        school_name,
+        "Temporarily unavailable",
+        "The server could not complete this step. Please try again in a moment.",
+        Some(ErrorCode::TemporarilyUnavailable.as_str()),
+    )
+}
+
+/// What the browser asked for.
+enum Step {
+    /// `GET /oauth/authorize`: show what comes next.
+    Show,
+    /// `POST /oauth/consent`: the user decided.
+    Decide {
+        csrf_token: Option<String>,
+        approve: bool,
+    },
+}
+
+/// `GET /oauth/authorize`.
+pub async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let resolved = match resolve(&req, &state).await {
+        Ok(resolved) => resolved,
+        Err(e) => return host_error_page(&state, e),
+    };
+    let params =
+        Params::from_pairs(form_urlencoded::parse(req.query_string().as_bytes()).into_owned());
+    drive(&req, &state, &resolved, params, Step::Show).await
+}
+
+/// `POST /oauth/consent`: the consent form, carrying the original request.
+pub async fn consent(req: HttpRequest, state: web::Data<AppState>, body: Bytes) -> HttpResponse {
+    let resolved = match resolve(&req, &state).await {
+        Ok(resolved) => resolved,
+        Err(e) => return host_error_page(&state, e),
+    };
+    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    let mut take = |name: &str| {
+        let value = pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone());
+        pairs.retain(|(k, _)| k != name);
+        value
+    };
+    let csrf_token = take("csrf_token");
+    let approve = take("decision").as_deref() == Some("approve");
+    drive(
+        &req,
+        &state,
+        &resolved,
+        Params::from_pairs(pairs),
+        Step::Decide {
+            csrf_token,
+            approve,
+        },
+    )
+    .await
+}
+
+async fn drive(
+    req: &HttpRequest,
+    state: &AppState,
+    resolved: &Resolved,
+    params: Params,
+    step: Step,
+) -> HttpResponse {
+    let school_name = resolved.display_name();
+    let page = |e: PageError| {
+        tracing::info!(host = %resolved.host, reason = %e, "authorization request refused on a page");
+        state.pages.error(
+            StatusCode::BAD_REQUEST,
+            school_name,
+            "This request cannot be completed",
+            &e.to_string(),
+            Some(e.error_code().as_str()),
+        )
+    };
+
+    // The client and its redirect URI first: until both are good, nothing is redirected.
+    let client_id = match unverified_client_id(&params) {
+        Ok(client_id) => client_id,
+        Err(e) => return page(e),
+    };
+    let stored = match state.store.find_application(&client_id).await {
+        Ok(stored) => stored,
+        Err(e) => return unavailable(state, school_name, &e),
+    };
+    let request = match validate(&params, stored.as_ref().map(|s| &s.app), resolved.served_at) {
+        Ok(request) => request,
+        Err(AuthorizeError::Page(e)) => return page(e),
+        Err(AuthorizeError::Redirect { target, rejection }) => {
+            tracing::info!(client.id = %client_id, reason = %rejection, "authorization request refused");
+            let url = client_error_url(
+                &target.redirect_uri,
+                rejection.error_code(),
+                &rejection.to_string(),
+                target.state.as_deref(),
+                &resolved.issuer(),
+            );
+            return redirect(StatusCode::FOUND, &url);
+        }
+    };
+    let Some(app) = stored.map(|s| s.app) else {
+        return page(PageError::UnknownClient);
+    };
+    let deny_url = |code: ErrorCode, description: &str| {
+        client_error_url(
+            &request.target.redirect_uri,
+            code,
+            description,
+            request.target.state.as_deref(),
+            &resolved.issuer(),
+        )
+    };
+
+    let logged_in = match login::current(req, state, resolved).await {
+        Ok(Some(logged_in)) => logged_in,
+        Ok(None) => {
+            return match step {
+                Step::Show => {
+                    let return_to = format!("/oauth/authorize?{}", req.query_string());
+                    let query = form_urlencoded::Serializer::new(String::new())
+                        .append_pair("return_to", &return_to)
+                        .finish();
+                    redirect(StatusCode::FOUND, &format!("/oauth/login?{query}"))
+                }
+                Step::Decide { .. } => state.pages.error(
+                    StatusCode::FORBIDDEN,
+                    school_name,
+                    "Your session has ended",
+                    "Please return to the application and start again.",
+                    None,
+                ),
+            };
+        }
+        Err(e) => return unavailable(state, school_name, &e),
+    };
+
+    let school = match contextual_school(state, resolved, &app, &logged_in, &params, &request).await
+    {
+        Ok(school) => school,
+        Err(response) => return response,
+    };
+
+    let role = match state.store.find_role(logged_in.user.id, school.id).await {
+        Ok(role) => role,
+        Err(e) => return unavailable(state, school_name, &e),
+    };
+    if let Err(rejection) = check_user(&app, role, logged_in.user.is_staff) {
+        tracing::info!(client.id = %app.client_id, school.id = %school.id, user.id = %logged_in.user.id, reason = %rejection, "audience gate refused the user");
+        return state.pages.render(
+            StatusCode::FORBIDDEN,
+            "denied.html",
+            context! {
+                school_name => school.display_name,
+                title => format!("{} is not available to you", app.name),
+                message => format!("{} in {}.", capitalised(&rejection.to_string()), school.display_name),
+                user_email => logged_in.user.email,
+                back_url => deny_url(rejection.error_code(), &rejection.to_string()),
+                app_name => app.name,
+            },
+        );
+    }
+
+    match step {
+        Step::Show => {
+            let grant = match state
+                .store
+                .find_grant(logged_in.user.id, app.id, school.id)
+                .await
+            {
+                Ok(grant) => grant,
+                Err(e) => return unavailable(state, school_name, &e),
+            };
+            if needs_consent(grant.as_ref().map(|g| &g.scopes), &request.scopes) {
+                consent_page(
+                    state, resolved, &app, &logged_in, &school, &params, &request,
+                )
+            } else {
+                issue_code(
+                    state,
+                    resolved,
+                    &app,
+                    &logged_in,
+                    &school,
+                    &request,
+                    StatusCode::FOUND,
+                )
+                .await
+            }
+        }
+        Step::Decide {
+            csrf_token,
+            approve,
+        } => {
+            let csrf_ok = csrf_token
+                .as_deref()
+                .is_some_and(|sent| constant_time_eq(sent, &logged_in.csrf_token));
+            if !csrf_ok {
+                tracing::info!(client.id = %app.client_id, "consent without a valid CSRF token refused");
+                return state.pages.error(
+                    StatusCode::FORBIDDEN,
+                    school_name,
+                    "This approval did not come from this page",
+                    "For your safety nothing was approved. Return to the application and start again.",
+                    None,
+                );
+            }
+            if approve {
+                issue_code(
+                    state,
+                    resolved,
+                    &app,
+                    &logged_in,
+                    &school,
+                    &request,
+                    StatusCode::SEE_OTHER,
+                )
+                .await
+            } else {
+                tracing::info!(client.id = %app.client_id, school.id = %school.id, "user denied consent");
+                redirect(
+                    StatusCode::SEE_OTHER,
+                    &deny_url(ErrorCode::AccessDenied, "the user denied the request"),
+                )
+            }
+        }
+    }
+}
+
+fn capitalised(sentence: &str) -> String {
+    let mut chars = sentence.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}
+
+/// The school this authorization is for: the application's or the host's, or,
+/// on the platform host, the one the user picks among those where they pass the
+/// application's audience. A pick arrives as `school_id` and is checked like
+/// anything else the browser sends: the audience gate runs on it afterwards.
+async fn contextual_school(
+    state: &AppState,
+    resolved: &Resolved,
+    app: &Application,
+    logged_in: &LoggedIn,
+    params: &Params,
+    request: &AuthorizationRequest,
+) -> Result<School, HttpResponse> {
+    let school_name = resolved.display_name();
+    if let Some(id) = app.contextual_school(resolved.served_at) {
+        return match state.store.find_school(id).await {
+            Ok(Some(school)) => Ok(school),
+            Ok(None) => Err(state.pages.error(
+                StatusCode::NOT_FOUND,
+                school_name,
+                "Unknown school",
+                "The school of this application no longer exists.",
+                None,
+            )),
+            Err(e) => Err(unavailable(state, school_name, &e)),
+        };
+    }
+    if let Ok(Some(raw)) = params.single("school_id") {
+        let picked = raw.parse::<SchoolId>().ok();
+        let found = match picked {
+            Some(id) => state
+                .store
+                .find_school(id)
+                .await
+                .map_err(|e| unavailable(state, school_name, &e))?,
+            None => None,
+        };
+        return found.ok_or_else(|| {
+            state.pages.error(
+                StatusCode::BAD_REQUEST,
+                school_name,
+                "Unknown school",
+                "The school you picked does not exist.",
+                Some(ErrorCode::InvalidRequest.as_str()),
+            )
+        });
+    }
+    let memberships = state
+        .store
+        .list_memberships(logged_in.user.id)
+        .await
+        .map_err(|e| unavailable(state, school_name, &e))?;
+    let eligible: Vec<School> = memberships
+        .into_iter()
+        .filter(|(_, role)| app.audience.admits(Some(*role), logged_in.user.is_staff))
+        .map(|(school, _)| school)
+        .collect();
+    match eligible.as_slice() {
+        [] => Err(state.pages.render(
+            StatusCode::FORBIDDEN,
+            "denied.html",
+            context! {
+                school_name,
+                title => format!("{} is not available to you", app.name),
+                message => "None of your schools lets you authorize this application.",
+                user_email => &logged_in.user.email,
+                back_url => client_error_url(&request.target.redirect_uri, ErrorCode::AccessDenied, "the user has no school where this application is allowed", request.target.state.as_deref(), &resolved.issuer()),
+                app_name => &app.name,
+            },
+        )),
+        [only] => Ok(only.clone()),
+        several => {
+            let schools: Vec<_> = several.iter().map(|s| context! { id => s.id.to_string(), name => &s.display_name }).collect();
+            let forwarded: Vec<(&str, &str)> = params.pairs().filter(|(k, _)| *k != "school_id").collect();
+            Err(state.pages.render(
+                StatusCode::OK,
+                "picker.html",
+                context! { school_name, title => "Choose a school", app_name => &app.name, schools, params => forwarded },
+            ))
+        }
+    }
+}
+
+fn consent_page(
+    state: &AppState,
+    resolved: &Resolved,
+    app: &Application,
+    logged_in: &LoggedIn,
+    school: &School,
+    params: &Params,
+    request: &AuthorizationRequest,
+) -> HttpResponse {
+    let mut forwarded: Vec<(String, String)> = params
+        .pairs()
+        .filter(|(k, _)| *k != "school_id")
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    if resolved.served_at == ServedAt::Platform {
+        forwarded.push(("school_id".into(), school.id.to_string()));
+    }
+    let scopes: Vec<_> = request
+        .scopes
+        .iter()
+        .map(|s| context! { name => s.as_str(), description => s.description() })
+        .collect();
+    let redirect_host = redirect_host(&request.target.redirect_uri);
+    let loopback =
+        RedirectUri::register(&request.target.redirect_uri).is_ok_and(|uri| uri.is_loopback());
+    let registered_by = match app.registration {
+        Registration::School(_) => "registered by this school",
+        Registration::Platform => "a Loopwise platform application",
+    };
+    state.pages.render(
+        StatusCode::OK,
+        "consent.html",
+        context! {
+            school_name => &school.display_name,
+            title => format!("Allow {} to access {}?", app.name, school.display_name),
+            app_name => &app.name,
+            registered_by,
+            context_school => &school.display_name,
+            user_email => &logged_in.user.email,
+            scopes,
+            redirect_host,
+            loopback,
+            params => forwarded,
+            csrf_token => &logged_in.csrf_token,
+        },
+    )
+}
+
+/// The scheme and host of a redirect URI, for people to judge where they go.
+fn redirect_host(uri: &str) -> String {
+    match uri.split_once("://") {
+        Some((scheme, rest)) => format!(
+            "{scheme}://{}",
+            rest.split(['/', '?']).next().unwrap_or(rest)
+        ),
+        None => uri.split(['/', '?']).next().unwrap_or(uri).to_owned(),
+    }
+}
+
+async fn issue_code(
+    state: &AppState,
+    resolved: &Resolved,
+    app: &Application,
+    logged_in: &LoggedIn,
+    school: &School,
+    request: &AuthorizationRequest,
+    status: StatusCode,
+) -> HttpResponse {
+    let Ok(code) = new_token(TokenKind::AuthorizationCode) else {
+        return state.pages.error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &school.display_name,
+            "Try again",
+            "The server could not complete this step.",
+            None,
+        );
+    };
+    let now = Utc::now();
+    let new_code = NewCode {
+        hash: code.hash(),
+        grant_id: GrantId::from_uuid(Uuid::new_v4()),
+        user_id: logged_in.user.id,
+        record: CodeRecord {
+            application_id: app.id,
+            binding: Binding::new(resolved.served_at, school.id),
+            redirect_uri: request.target.redirect_uri.clone(),
+            challenge: request.code_challenge.clone(),
+            expires_at: now + state.config.code_lifetime,
+        },
+        scopes: request.scopes.clone(),
+        nonce: request.nonce.clone(),
+        auth_time: logged_in.session.auth_time,
+    };
+    if let Err(e) = state.store.approve_and_insert_code(new_code, now).await {
+        return unavailable(state, &school.display_name, &e);
+    }
+    tracing::info!(client.id = %app.client_id, school.id = %school.id, user.id = %logged_in.user.id, "authorization code issued");
+    redirect_to_client(
+        status,
+        &request.target.redirect_uri,
+        &[("code", code.expose_secret())],
+        request.target.state.as_deref(),
+        &resolved.issuer(),
+    )
+}

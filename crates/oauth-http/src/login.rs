@@ -1,0 +1,285 @@
+//! Logging in and out with email and password, and reading the session.
+//!
+//! A session is a random secret in an HttpOnly, SameSite=Lax cookie (Secure
+//! over https), stored as a digest and bound to the host it was created at: a
+//! session of one school's host is no session at another's.
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::StatusCode;
+use actix_web::web::{self, Bytes};
+use actix_web::{HttpRequest, HttpResponse};
+use chrono::Utc;
+use minijinja::context;
+use oauth_core::{PresentedSecret, TokenKind};
+use oauth_storage::{Session, User};
+
+use crate::host::{resolve, Resolved};
+use crate::respond::redirect;
+use crate::security::{constant_time_eq, csrf_token_for, new_nonce, new_token};
+use crate::{authorize, AppState};
+use oauth_core::password::verify_password;
+
+const SESSION_COOKIE: &str = "lwc_session";
+const LOGIN_CSRF_COOKIE: &str = "lwc_login_csrf";
+
+/// A logged-in user at this host.
+pub struct LoggedIn {
+    pub session: Session,
+    pub user: User,
+    /// The session's CSRF token for forms.
+    pub csrf_token: String,
+}
+
+/// The user logged in at this host, if any.
+pub async fn current(
+    req: &HttpRequest,
+    state: &AppState,
+    resolved: &Resolved,
+) -> Result<Option<LoggedIn>, oauth_storage::StorageError> {
+    let Some(cookie) = req.cookie(SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let secret = PresentedSecret::new(cookie.value());
+    let Some(session) = state
+        .store
+        .find_session(secret.hash(), &resolved.host, Utc::now())
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Some(user) = state.store.find_user(session.user_id).await? else {
+        return Ok(None);
+    };
+    Ok(Some(LoggedIn {
+        session,
+        user,
+        csrf_token: csrf_token_for(secret.expose_secret()),
+    }))
+}
+
+/// Only the authorization endpoint is a place to return to after logging in,
+/// so the login form cannot be used as an open redirect.
+fn safe_return_to(return_to: Option<&str>) -> String {
+    match return_to {
+        Some(path) if path == "/oauth/authorize" || path.starts_with("/oauth/authorize?") => {
+            path.to_owned()
+        }
+        _ => "/oauth/authorize".to_owned(),
+    }
+}
+
+fn form_pairs(body: &Bytes) -> Vec<(String, String)> {
+    form_urlencoded::parse(body).into_owned().collect()
+}
+
+fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn cookie<'c>(name: &'c str, value: String, resolved: &Resolved, path: &'c str) -> Cookie<'c> {
+    Cookie::build(name, value)
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(resolved.is_https())
+        .path(path)
+        .finish()
+}
+
+fn render_login(
+    state: &AppState,
+    resolved: &Resolved,
+    status: StatusCode,
+    return_to: &str,
+    email: &str,
+    error: Option<&str>,
+) -> HttpResponse {
+    let Ok(nonce) = new_nonce() else {
+        return state.pages.error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            resolved.display_name(),
+            "Try again",
+            "The server could not start a login. Please try again.",
+            None,
+        );
+    };
+    let mut response = state.pages.render(
+        status,
+        "login.html",
+        context! {
+            school_name => resolved.display_name(),
+            title => format!("Log in to {}", resolved.display_name()),
+            csrf_token => &nonce,
+            return_to,
+            email,
+            error,
+        },
+    );
+    let _ = response.add_cookie(&cookie(LOGIN_CSRF_COOKIE, nonce, resolved, "/oauth/login"));
+    response
+}
+
+/// `GET /oauth/login`: the login form.
+pub async fn login_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let resolved = match resolve(&req, &state).await {
+        Ok(resolved) => resolved,
+        Err(e) => return authorize::host_error_page(&state, e),
+    };
+    let query: Vec<(String, String)> = form_urlencoded::parse(req.query_string().as_bytes())
+        .into_owned()
+        .collect();
+    let return_to = safe_return_to(field(&query, "return_to"));
+    render_login(&state, &resolved, StatusCode::OK, &return_to, "", None)
+}
+
+/// `POST /oauth/login`: checks the password and starts a session.
+pub async fn login_submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: Bytes,
+) -> HttpResponse {
+    let resolved = match resolve(&req, &state).await {
+        Ok(resolved) => resolved,
+        Err(e) => return authorize::host_error_page(&state, e),
+    };
+    let pairs = form_pairs(&body);
+    let return_to = safe_return_to(field(&pairs, "return_to"));
+    let email = field(&pairs, "email").unwrap_or_default().trim().to_owned();
+    let password = PresentedSecret::new(field(&pairs, "password").unwrap_or_default());
+
+    let csrf_ok = match (req.cookie(LOGIN_CSRF_COOKIE), field(&pairs, "csrf_token")) {
+        (Some(cookie), Some(sent)) => constant_time_eq(cookie.value(), sent),
+        _ => false,
+    };
+    if !csrf_ok {
+        return render_login(
+            &state,
+            &resolved,
+            StatusCode::FORBIDDEN,
+            &return_to,
+            &email,
+            Some("Your login form expired. Please try again."),
+        );
+    }
+
+    let user = match state.store.find_user_by_email(&email).await {
+        Ok(user) => user,
+        Err(e) => {
+            tracing::error!(error = %e, "user lookup failed");
+            return render_login(
+                &state,
+                &resolved,
+                StatusCode::SERVICE_UNAVAILABLE,
+                &return_to,
+                &email,
+                Some("The server could not log you in. Please try again."),
+            );
+        }
+    };
+    // Verify against a decoy hash when the email is unknown, so that both
+    // failures take the same time.
+    let hash = user.as_ref().map_or_else(
+        || state.decoy_password_hash.to_string(),
+        |u| u.password_hash().to_owned(),
+    );
+    let verified = web::block(move || verify_password(&password, &hash))
+        .await
+        .unwrap_or(false);
+    let user = match user {
+        Some(user) if verified => user,
+        _ => {
+            tracing::info!(host = %resolved.host, "login failed");
+            return render_login(
+                &state,
+                &resolved,
+                StatusCode::UNAUTHORIZED,
+                &return_to,
+                &email,
+                Some("The email or password is incorrect."),
+            );
+        }
+    };
+
+    let Ok(secret) = new_token(TokenKind::Session) else {
+        return render_login(
+            &state,
+            &resolved,
+            StatusCode::SERVICE_UNAVAILABLE,
+            &return_to,
+            &email,
+            Some("The server could not log you in. Please try again."),
+        );
+    };
+    let now = Utc::now();
+    if let Err(e) = state
+        .store
+        .insert_session(
+            secret.hash(),
+            user.id,
+            &resolved.host,
+            now,
+            now + state.config.session_lifetime,
+        )
+        .await
+    {
+        tracing::error!(error = %e, "session could not be stored");
+        return render_login(
+            &state,
+            &resolved,
+            StatusCode::SERVICE_UNAVAILABLE,
+            &return_to,
+            &email,
+            Some("The server could not log you in. Please try again."),
+        );
+    }
+    tracing::info!(user.id = %user.id, host = %resolved.host, "user logged in");
+    let mut response = redirect(StatusCode::SEE_OTHER, &return_to);
+    let _ = response.add_cookie(&cookie(
+        SESSION_COOKIE,
+        secret.expose_secret().to_owned(),
+        &resolved,
+        "/",
+    ));
+    let mut expired = cookie(LOGIN_CSRF_COOKIE, String::new(), &resolved, "/oauth/login");
+    expired.make_removal();
+    let _ = response.add_cookie(&expired);
+    response
+}
+
+/// `POST /oauth/logout`: ends the session at this host.
+pub async fn logout(req: HttpRequest, state: web::Data<AppState>, body: Bytes) -> HttpResponse {
+    let resolved = match resolve(&req, &state).await {
+        Ok(resolved) => resolved,
+        Err(e) => return authorize::host_error_page(&state, e),
+    };
+    let pairs = form_pairs(&body);
+    if let Some(cookie) = req.cookie(SESSION_COOKIE) {
+        let secret = PresentedSecret::new(cookie.value());
+        let sent = field(&pairs, "csrf_token").unwrap_or_default();
+        if !constant_time_eq(&csrf_token_for(secret.expose_secret()), sent) {
+            return state.pages.error(
+                StatusCode::FORBIDDEN,
+                resolved.display_name(),
+                "Not logged out",
+                "The request did not come from this site's logout form.",
+                None,
+            );
+        }
+        if let Err(e) = state.store.delete_session(secret.hash()).await {
+            tracing::error!(error = %e, "session could not be deleted");
+        }
+    }
+    let mut response = state.pages.error(
+        StatusCode::OK,
+        resolved.display_name(),
+        "Logged out",
+        "You are logged out.",
+        None,
+    );
+    let mut expired = cookie(SESSION_COOKIE, String::new(), &resolved, "/");
+    expired.make_removal();
+    let _ = response.add_cookie(&expired);
+    response
+}

@@ -1,0 +1,277 @@
+//! The token endpoint (RFC 6749 §3.2, §4.1.3, §6; RFC 7636 §4.5).
+
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::web::{self, Bytes};
+use actix_web::{HttpRequest, HttpResponse};
+use chrono::Utc;
+use oauth_core::params::Params;
+use oauth_core::token::{
+    check_code_exchange, check_refresh, may_redeem, scopes_to_issue, GrantRejection,
+    ACCESS_TOKEN_LIFETIME,
+};
+use oauth_core::{ErrorCode, PresentedSecret, TokenKind};
+use oauth_storage::{IssuedTokens, NewToken, Redemption, StorageError, StoredApplication};
+use serde_json::json;
+
+use crate::client_auth::authenticate;
+use crate::host::{resolve, HostError, Resolved};
+use crate::respond::{json_error, json_no_store, oauth_json_error};
+use crate::security::new_token;
+use crate::AppState;
+
+fn server_error(error: &StorageError) -> HttpResponse {
+    tracing::error!(error = %error, "storage failed at the token endpoint");
+    oauth_json_error(
+        ErrorCode::TemporarilyUnavailable,
+        "the server could not process the request; try again",
+    )
+}
+
+/// Whether the body is `application/x-www-form-urlencoded`, parameters such as
+/// `charset` allowed (RFC 6749 §4.1.3 requires this format).
+fn is_form_encoded(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| {
+            essence
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+/// The description sent for a refused grant. Unknown, foreign and other
+/// clients' codes share one text, so the answer reveals nothing.
+fn grant_error(rejection: &GrantRejection) -> HttpResponse {
+    let description = match rejection {
+        GrantRejection::NotFound => "the authorization grant is invalid".to_owned(),
+        other => other.to_string(),
+    };
+    oauth_json_error(rejection.error_code(), &description)
+}
+
+/// `POST /api/oauth/token`.
+pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: Bytes) -> HttpResponse {
+    let resolved = match resolve(&req, &state).await {
+        Ok(resolved) => resolved,
+        Err(HostError::Unknown) => {
+            return json_error(
+                actix_web::http::StatusCode::NOT_FOUND,
+                ErrorCode::InvalidRequest,
+                "this host is not a school on Loopwise",
+            )
+        }
+        Err(HostError::Storage(e)) => return server_error(&e),
+    };
+    if !is_form_encoded(&req) {
+        return oauth_json_error(
+            ErrorCode::InvalidRequest,
+            "the body must be application/x-www-form-urlencoded",
+        );
+    }
+    let params = Params::from_pairs(form_urlencoded::parse(&body).into_owned());
+    if let Some(duplicate) = params.first_duplicate() {
+        return oauth_json_error(ErrorCode::InvalidRequest, &duplicate.to_string());
+    }
+    let client = match authenticate(&state, req.headers(), &params, resolved.served_at).await {
+        Ok(client) => client,
+        Err(failure) => {
+            tracing::info!(host = %resolved.host, reason = failure.description, "client authentication failed");
+            return oauth_json_error(failure.code, failure.description);
+        }
+    };
+    match params.single("grant_type").ok().flatten() {
+        None => oauth_json_error(ErrorCode::InvalidRequest, "grant_type is required"),
+        Some("authorization_code") => exchange_code(&state, &resolved, &client, &params).await,
+        Some("refresh_token") => refresh(&state, &resolved, &client, &params).await,
+        Some(_) => oauth_json_error(
+            ErrorCode::UnsupportedGrantType,
+            "supported grant types are authorization_code and refresh_token",
+        ),
+    }
+}
+
+struct FreshPair {
+    access: oauth_core::PlainToken,
+    refresh: oauth_core::PlainToken,
+}
+
+fn fresh_pair() -> Option<FreshPair> {
+    Some(FreshPair {
+        access: new_token(TokenKind::AccessToken).ok()?,
+        refresh: new_token(TokenKind::RefreshToken).ok()?,
+    })
+}
+
+async fn exchange_code(
+    state: &AppState,
+    resolved: &Resolved,
+    client: &StoredApplication,
+    params: &Params,
+) -> HttpResponse {
+    let Some(code) = params.single("code").ok().flatten() else {
+        return oauth_json_error(ErrorCode::InvalidRequest, "code is required");
+    };
+    let code_hash = PresentedSecret::new(code).hash();
+    let stored = match state.store.find_code(code_hash.clone()).await {
+        Ok(stored) => stored,
+        Err(e) => return server_error(&e),
+    };
+    // A code of another client, school or issuer is answered exactly like an
+    // unknown one, and is not spent.
+    let Some(stored) = stored.filter(|c| {
+        may_redeem(
+            &client.app,
+            c.record.application_id,
+            c.record.binding,
+            resolved.served_at,
+        )
+    }) else {
+        tracing::info!(client.id = %client.app.client_id, "unknown or foreign authorization code presented");
+        return grant_error(&GrantRejection::NotFound);
+    };
+    let Some(pair) = fresh_pair() else {
+        return oauth_json_error(
+            ErrorCode::TemporarilyUnavailable,
+            "the server could not issue tokens; try again",
+        );
+    };
+    let now = Utc::now();
+    let redirect_uri = params
+        .single("redirect_uri")
+        .ok()
+        .flatten()
+        .map(str::to_owned);
+    let verifier = params
+        .single("code_verifier")
+        .ok()
+        .flatten()
+        .map(str::to_owned);
+    let app = client.app.clone();
+    let outcome = state
+        .store
+        .redeem_code(
+            code_hash,
+            NewToken {
+                hash: pair.access.hash(),
+                expires_at: now + ACCESS_TOKEN_LIFETIME,
+            },
+            NewToken {
+                hash: pair.refresh.hash(),
+                expires_at: now + state.config.refresh_token_lifetime,
+            },
+            now,
+            move |code| {
+                check_code_exchange(
+                    &code.record,
+                    redirect_uri.as_deref(),
+                    verifier.as_deref(),
+                    now,
+                )?;
+                Ok(scopes_to_issue(&code.scopes, &app))
+            },
+        )
+        .await;
+    match outcome {
+        Ok(Redemption::Issued(issued)) => {
+            tracing::info!(client.id = %client.app.client_id, school.id = %issued.school_id, grant.id = %issued.grant_id, "tokens issued for a code");
+            token_response(state, &pair, &issued).await
+        }
+        Ok(Redemption::Rejected(rejection)) => {
+            if rejection == GrantRejection::CodeReused {
+                tracing::warn!(client.id = %client.app.client_id, grant.id = %stored.grant_id, "authorization code replayed; its tokens were revoked");
+            } else {
+                tracing::info!(client.id = %client.app.client_id, reason = %rejection, "code exchange refused");
+            }
+            grant_error(&rejection)
+        }
+        Err(e) => server_error(&e),
+    }
+}
+
+async fn refresh(
+    state: &AppState,
+    resolved: &Resolved,
+    client: &StoredApplication,
+    params: &Params,
+) -> HttpResponse {
+    let Some(token) = params.single("refresh_token").ok().flatten() else {
+        return oauth_json_error(ErrorCode::InvalidRequest, "refresh_token is required");
+    };
+    let token_hash = PresentedSecret::new(token).hash();
+    let record = match state.store.find_refresh_token(token_hash.clone()).await {
+        Ok(record) => record,
+        Err(e) => return server_error(&e),
+    };
+    if !record
+        .is_some_and(|r| may_redeem(&client.app, r.application_id, r.binding, resolved.served_at))
+    {
+        tracing::info!(client.id = %client.app.client_id, "unknown or foreign refresh token presented");
+        return grant_error(&GrantRejection::NotFound);
+    }
+    let Some(pair) = fresh_pair() else {
+        return oauth_json_error(
+            ErrorCode::TemporarilyUnavailable,
+            "the server could not issue tokens; try again",
+        );
+    };
+    let now = Utc::now();
+    let scope = params.single("scope").ok().flatten().map(str::to_owned);
+    let app = client.app.clone();
+    let outcome = state
+        .store
+        .rotate_refresh_token(
+            token_hash,
+            NewToken {
+                hash: pair.access.hash(),
+                expires_at: now + ACCESS_TOKEN_LIFETIME,
+            },
+            NewToken {
+                hash: pair.refresh.hash(),
+                expires_at: now + state.config.refresh_token_lifetime,
+            },
+            now,
+            move |record| check_refresh(record, &app, scope.as_deref(), now),
+        )
+        .await;
+    match outcome {
+        Ok(Redemption::Issued(issued)) => {
+            tracing::info!(client.id = %client.app.client_id, school.id = %issued.school_id, grant.id = %issued.grant_id, "refresh token rotated");
+            token_response(state, &pair, &issued).await
+        }
+        Ok(Redemption::Rejected(rejection)) => {
+            if rejection == GrantRejection::RefreshTokenReused {
+                tracing::warn!(client.id = %client.app.client_id, "refresh token reused; every token of its grant was revoked");
+            } else {
+                tracing::info!(client.id = %client.app.client_id, reason = %rejection, "refresh refused");
+            }
+            grant_error(&rejection)
+        }
+        Err(e) => server_error(&e),
+    }
+}
+
+async fn token_response(state: &AppState, pair: &FreshPair, issued: &IssuedTokens) -> HttpResponse {
+    let school = match state.store.find_school(issued.school_id).await {
+        Ok(Some(school)) => school,
+        Ok(None) => {
+            return oauth_json_error(
+                ErrorCode::InvalidGrant,
+                "the school of this grant no longer exists",
+            )
+        }
+        Err(e) => return server_error(&e),
+    };
+    // TODO: issue an OpenID Connect ID token when `openid` was granted; signing
+    // keys and the JWKS endpoint do not exist yet, so none is sent.
+    json_no_store(&json!({
+        "access_token": pair.access.expose_secret(),
+        "token_type": "Bearer",
+        "expires_in": ACCESS_TOKEN_LIFETIME.num_seconds(),
+        "refresh_token": pair.refresh.expose_secret(),
+        "scope": issued.scopes.to_string(),
+        "school_id": issued.school_id.to_string(),
+        "school_subdomain": school.subdomain.as_str(),
+    }))
+}
