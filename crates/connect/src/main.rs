@@ -4,8 +4,10 @@
 
 mod config;
 mod demo;
+mod operator;
 
 use std::net::SocketAddr;
+use std::process::ExitCode;
 
 use actix_web::{web, App, HttpServer};
 use anyhow::Context as _;
@@ -47,9 +49,12 @@ enum Command {
         )]
         database_url: String,
     },
+    /// Operator commands over the configured database.
+    #[command(flatten)]
+    Operator(operator::OperatorCommand),
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -57,10 +62,19 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()?;
-    runtime.block_on(run(cli))
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|runtime| runtime.block_on(run(cli)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // `{:#}` prints the chain of causes on one line, without a backtrace.
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -73,6 +87,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve => serve(config).await,
+        Command::Operator(command) => operator::run(open_store(&config)?, command).await,
         Command::Demo {
             listen,
             database_url,

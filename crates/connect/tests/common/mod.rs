@@ -42,6 +42,7 @@ pub enum Host {
 pub struct Server {
     child: Child,
     pub port: u16,
+    database_url: String,
     _dir: tempfile::TempDir,
 }
 
@@ -69,6 +70,7 @@ impl Server {
     /// Starts the demo with extra environment variables.
     pub async fn start_with(env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().unwrap();
+        let database_url = format!("sqlite://{}", dir.path().join("connect.db").display());
         for _attempt in 0..5 {
             let port = free_port();
             let mut command = Command::new(env!("CARGO_BIN_EXE_loopwise-connect"));
@@ -101,6 +103,7 @@ impl Server {
                     return Server {
                         child,
                         port,
+                        database_url,
                         _dir: dir,
                     };
                 }
@@ -110,6 +113,70 @@ impl Server {
             let _ = child.wait();
         }
         panic!("the server did not start");
+    }
+
+    /// Runs an operator command of the binary against this server's database.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_loopwise-connect"))
+            .args(args)
+            .env("CONNECT_DATABASE_URL", &self.database_url)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// Runs an operator command with `stdin` as its standard input.
+    pub fn cli_with_stdin(&self, args: &[&str], stdin: &str) -> std::process::Output {
+        use std::io::Write as _;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_loopwise-connect"))
+            .args(args)
+            .env("CONNECT_DATABASE_URL", &self.database_url)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// Registers an application of school demo with these redirect URIs and
+    /// returns its client id.
+    pub fn register_demo_app(&self, redirect_uris: &[&str]) -> String {
+        let mut args = vec![
+            "app-register",
+            "--school",
+            "demo",
+            "--name",
+            "Case App",
+            "--scopes",
+            "openid courses:*",
+        ];
+        for uri in redirect_uris {
+            args.extend(["--redirect-uri", uri]);
+        }
+        let output = self.cli(&args);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        stdout
+            .split("client_id ")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_owned()
     }
 
     pub fn host(&self, host: Host) -> String {

@@ -1,0 +1,220 @@
+//! The operator's command-line commands. Each prints a clear result and fails
+//! with a clear message (and a non-zero exit) on bad input.
+
+use std::io::{BufRead as _, Write as _};
+
+use anyhow::{anyhow, bail, Context as _};
+use clap::{Args, Subcommand, ValueEnum};
+use oauth_admin::{ApplicationSpec, Operator};
+use oauth_core::{Audience, ClientType, Registration, Role};
+
+/// Operator commands.
+#[derive(Debug, Subcommand)]
+pub enum OperatorCommand {
+    /// Create a school.
+    #[command(name = "school-create")]
+    SchoolCreate {
+        /// Its subdomain (a DNS label).
+        subdomain: String,
+        /// Its display name.
+        name: String,
+    },
+    /// Add a custom domain (with `:port` when not the default) to a school.
+    #[command(name = "school-add-domain")]
+    SchoolAddDomain {
+        /// The school's subdomain.
+        subdomain: String,
+        /// The domain.
+        domain: String,
+    },
+    /// Create a user; the password is read from standard input.
+    #[command(name = "user-create")]
+    UserCreate {
+        /// Email address.
+        email: String,
+        /// Display name.
+        name: String,
+    },
+    /// Give a user a role in a school.
+    #[command(name = "member-set")]
+    MemberSet {
+        /// The user's email.
+        email: String,
+        /// The school's subdomain.
+        subdomain: String,
+        /// owner, manager, ta or student.
+        role: String,
+    },
+    /// Register an application.
+    #[command(name = "app-register")]
+    AppRegister(AppRegister),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AudienceArg {
+    OrgAdmin,
+    Member,
+    Staff,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ClientTypeArg {
+    Public,
+    Confidential,
+}
+
+/// What `app-register` takes.
+#[derive(Debug, Args)]
+pub struct AppRegister {
+    /// Name shown on consent pages.
+    #[arg(long)]
+    name: String,
+    /// A chosen client id; generated when left out.
+    #[arg(long)]
+    client_id: Option<String>,
+    /// Register for this school (its subdomain)...
+    #[arg(
+        long,
+        conflicts_with = "platform",
+        required_unless_present = "platform"
+    )]
+    school: Option<String>,
+    /// ...or for every school, as a platform application.
+    #[arg(long)]
+    platform: bool,
+    /// Who may authorize it.
+    #[arg(long, value_enum, default_value = "member")]
+    audience: AudienceArg,
+    /// Client type.
+    #[arg(long = "type", value_enum, default_value = "public")]
+    client_type: ClientTypeArg,
+    /// A redirect URI; repeat for several.
+    #[arg(long = "redirect-uri", required = true)]
+    redirect_uris: Vec<String>,
+    /// Scopes, space-separated; `family:*` stands for every action.
+    #[arg(long, default_value = "openid")]
+    scopes: String,
+    /// Let it introspect tokens of its school.
+    #[arg(long)]
+    introspect: bool,
+    /// Read the client secret of a confidential client from standard input
+    /// instead of generating one (to import an existing client).
+    #[arg(long)]
+    secret_stdin: bool,
+}
+
+/// One line of standard input, without its line ending: how secrets reach
+/// these commands, so they never appear in a process list or shell history.
+fn read_line_from_stdin() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading a secret from standard input")?;
+    let line = line.trim_end_matches(['\r', '\n']).to_owned();
+    if line.is_empty() {
+        bail!("expected a secret on standard input");
+    }
+    Ok(line)
+}
+
+fn out(line: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{line}")?;
+    Ok(())
+}
+
+async fn school_id(
+    store: &oauth_storage::Store,
+    subdomain: &str,
+) -> anyhow::Result<oauth_core::SchoolId> {
+    store
+        .find_school_by_subdomain(subdomain)
+        .await?
+        .map(|s| s.id)
+        .ok_or_else(|| anyhow!("no school has the subdomain `{subdomain}`"))
+}
+
+/// Runs one operator command.
+pub async fn run(store: oauth_storage::Store, command: OperatorCommand) -> anyhow::Result<()> {
+    let operator = Operator::new(store.clone());
+    match command {
+        OperatorCommand::SchoolCreate { subdomain, name } => {
+            if store.find_school_by_subdomain(&subdomain).await?.is_some() {
+                bail!("a school with the subdomain `{subdomain}` exists already");
+            }
+            let school = operator.ensure_school(&subdomain, &name).await?;
+            out(&format!(
+                "created school {} ({}) with id {}",
+                school.display_name, school.subdomain, school.id
+            ))
+        }
+        OperatorCommand::SchoolAddDomain { subdomain, domain } => {
+            let id = school_id(&store, &subdomain).await?;
+            operator.add_domain(id, &domain).await?;
+            out(&format!("school {subdomain} now answers at {domain}"))
+        }
+        OperatorCommand::UserCreate { email, name } => {
+            if store.find_user_by_email(&email).await?.is_some() {
+                bail!("a user with the email `{email}` exists already");
+            }
+            let password = read_line_from_stdin()?;
+            let id = operator.ensure_user(&email, &name, &password).await?;
+            out(&format!("created user {email} with id {id}"))
+        }
+        OperatorCommand::MemberSet {
+            email,
+            subdomain,
+            role,
+        } => {
+            let role: Role = role.parse()?;
+            let user = store
+                .find_user_by_email(&email)
+                .await?
+                .ok_or_else(|| anyhow!("no user has the email `{email}`"))?;
+            let id = school_id(&store, &subdomain).await?;
+            operator.set_role(user.id, id, role).await?;
+            out(&format!("{email} is now {role} of {subdomain}"))
+        }
+        OperatorCommand::AppRegister(args) => {
+            let registration = match &args.school {
+                Some(subdomain) => Registration::School(school_id(&store, subdomain).await?),
+                None => Registration::Platform,
+            };
+            let spec = ApplicationSpec {
+                client_id: args.client_id,
+                name: args.name,
+                registration,
+                audience: match args.audience {
+                    AudienceArg::OrgAdmin => Audience::OrgAdmin,
+                    AudienceArg::Member => Audience::Member,
+                    AudienceArg::Staff => Audience::Staff,
+                },
+                client_type: match args.client_type {
+                    ClientTypeArg::Public => ClientType::Public,
+                    ClientTypeArg::Confidential => ClientType::Confidential,
+                },
+                redirect_uris: args.redirect_uris,
+                scopes: args.scopes,
+                secret: if args.secret_stdin {
+                    Some(read_line_from_stdin()?)
+                } else {
+                    None
+                },
+                may_introspect: args.introspect,
+            };
+            let registered = operator.register_application(spec).await?;
+            out(&format!(
+                "registered {} with client_id {}",
+                registered.app.name, registered.app.client_id
+            ))?;
+            if let Some(secret) = registered.secret {
+                out(&format!(
+                    "client_secret {} (shown once; store it now)",
+                    secret.expose_secret()
+                ))?;
+            }
+            Ok(())
+        }
+    }
+}
