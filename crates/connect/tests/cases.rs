@@ -2,6 +2,11 @@
 //! design documents), each as a named test against the real server, with the
 //! answer chosen there.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "a failed step should fail the test loudly"
+)]
+
 mod common;
 
 use base64::engine::general_purpose::STANDARD;

@@ -2,6 +2,11 @@
 //! written with the `oauth2` crate, completes the Authorization Code flow with
 //! PKCE at a school and gets tokens bound to that school; then refreshes.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "a failed step should fail the test loudly"
+)]
+
 mod common;
 
 use common::{Host, Server, DASHBOARD_REDIRECT, DASHBOARD_SECRET};
