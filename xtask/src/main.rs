@@ -13,9 +13,19 @@ fn main() -> anyhow::Result<()> {
     let task = std::env::args().nth(1).unwrap_or_default();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let status = match task.as_str() {
-        "ci" => Command::new("bash").arg(".ci/run").current_dir(&root).status(),
+        "ci" => Command::new("bash")
+            .arg(".ci/run")
+            .current_dir(&root)
+            .status(),
         "demo" => Command::new("cargo")
-            .args(["run", "--release", "--bin", "loopwise-connect", "--", "demo"])
+            .args([
+                "run",
+                "--release",
+                "--bin",
+                "loopwise-connect",
+                "--",
+                "demo",
+            ])
             .current_dir(&root)
             .status(),
         _ => bail!("usage: cargo xtask <ci|demo>"),

@@ -21,12 +21,33 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 /// The core crate stays pure: its dependencies are small, IO-free crates.
 #[test]
 fn core_dependencies_are_on_the_allowlist() {
-    const ALLOWED: &[&str] = &["argon2", "base64", "chrono", "sha2", "subtle", "thiserror", "uuid"];
+    const ALLOWED: &[&str] = &[
+        "argon2",
+        "base64",
+        "chrono",
+        "sha2",
+        "subtle",
+        "thiserror",
+        "uuid",
+    ];
     let manifest = fs::read_to_string(root().join("crates/oauth-core/Cargo.toml")).unwrap();
-    let deps = manifest.split("[dependencies]").nth(1).unwrap().split("\n[").next().unwrap();
-    for line in deps.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+    let deps = manifest
+        .split("[dependencies]")
+        .nth(1)
+        .unwrap()
+        .split("\n[")
+        .next()
+        .unwrap();
+    for line in deps
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
         let name = line.split(['.', '=', ' ']).next().unwrap();
-        assert!(ALLOWED.contains(&name), "oauth-core must not depend on `{name}`");
+        assert!(
+            ALLOWED.contains(&name),
+            "oauth-core must not depend on `{name}`"
+        );
     }
 }
 
@@ -35,13 +56,23 @@ fn core_dependencies_are_on_the_allowlist() {
 fn every_crate_root_opens_with_a_doc_comment() {
     for krate in ["oauth-core", "oauth-storage", "oauth-http", "oauth-admin"] {
         let lib = fs::read_to_string(root().join(format!("crates/{krate}/src/lib.rs"))).unwrap();
-        assert!(lib.starts_with("//!"), "{krate}/src/lib.rs must open with a //! comment");
+        assert!(
+            lib.starts_with("//!"),
+            "{krate}/src/lib.rs must open with a //! comment"
+        );
     }
     let mut files = Vec::new();
     rust_files(&root().join("crates"), &mut files);
-    for file in files.iter().filter(|f| f.components().any(|c| c.as_os_str() == "src")) {
+    for file in files
+        .iter()
+        .filter(|f| f.components().any(|c| c.as_os_str() == "src"))
+    {
         let text = fs::read_to_string(file).unwrap();
-        assert!(text.starts_with("//!"), "{} must open with a //! comment", file.display());
+        assert!(
+            text.starts_with("//!"),
+            "{} must open with a //! comment",
+            file.display()
+        );
     }
 }
 
@@ -51,11 +82,19 @@ fn every_crate_root_opens_with_a_doc_comment() {
 fn no_stubs_or_ignored_tests() {
     let mut files = Vec::new();
     rust_files(&root().join("crates"), &mut files);
-    let needles = [concat!("todo", "!("), concat!("unimplemented", "!("), concat!("#[", "ignore")];
+    let needles = [
+        concat!("todo", "!("),
+        concat!("unimplemented", "!("),
+        concat!("#[", "ignore"),
+    ];
     for file in files {
         let text = fs::read_to_string(&file).unwrap();
         for needle in needles {
-            assert!(!text.contains(needle), "{} contains {needle}", file.display());
+            assert!(
+                !text.contains(needle),
+                "{} contains {needle}",
+                file.display()
+            );
         }
     }
 }
@@ -63,9 +102,16 @@ fn no_stubs_or_ignored_tests() {
 /// Both migration folders change together once a second backend exists.
 #[test]
 fn migrations_have_up_and_down() {
-    for entry in fs::read_dir(root().join("migrations/sqlite")).unwrap().flatten() {
+    for entry in fs::read_dir(root().join("migrations/sqlite"))
+        .unwrap()
+        .flatten()
+    {
         for file in ["up.sql", "down.sql"] {
-            assert!(entry.path().join(file).is_file(), "{} lacks {file}", entry.path().display());
+            assert!(
+                entry.path().join(file).is_file(),
+                "{} lacks {file}",
+                entry.path().display()
+            );
         }
     }
 }
