@@ -73,6 +73,29 @@ pub async fn seed(operator: &Operator, port: u16) -> anyhow::Result<()> {
             secret: None,
             may_introspect: false,
         },
+        ApplicationSpec {
+            client_id: Some("cursor".into()),
+            name: "Cursor".into(),
+            registration: Registration::Platform,
+            audience: Audience::OrgAdmin,
+            client_type: ClientType::Public,
+            redirect_uris: vec!["cursor://anysphere.cursor-retrieval/oauth/callback".into()],
+            scopes: "openid profile email courses:* students:* pages:*".into(),
+            secret: None,
+            may_introspect: false,
+        },
+        ApplicationSpec {
+            client_id: Some("loopwise-cli".into()),
+            name: "Loopwise CLI".into(),
+            registration: Registration::Platform,
+            audience: Audience::OrgAdmin,
+            client_type: ClientType::Public,
+            redirect_uris: vec!["http://127.0.0.1/callback".into()],
+            scopes: "openid profile email courses:* students:* pages:* enrollments:* orders:*"
+                .into(),
+            secret: None,
+            may_introspect: false,
+        },
     ];
     for spec in apps {
         operator.ensure_application(spec).await?;

@@ -35,6 +35,15 @@ pub enum OperatorCommand {
         /// Display name.
         name: String,
     },
+    /// Mark a user as platform staff, or take the mark away.
+    #[command(name = "user-set-staff")]
+    UserSetStaff {
+        /// The user's email.
+        email: String,
+        /// true or false.
+        #[arg(action = clap::ArgAction::Set)]
+        staff: bool,
+    },
     /// Give a user a role in a school.
     #[command(name = "member-set")]
     MemberSet {
@@ -161,6 +170,17 @@ pub async fn run(store: oauth_storage::Store, command: OperatorCommand) -> anyho
             let password = read_line_from_stdin()?;
             let id = operator.ensure_user(&email, &name, &password).await?;
             out(&format!("created user {email} with id {id}"))
+        }
+        OperatorCommand::UserSetStaff { email, staff } => {
+            let user = store
+                .find_user_by_email(&email)
+                .await?
+                .ok_or_else(|| anyhow!("no user has the email `{email}`"))?;
+            store.update_user_staff(user.id, staff).await?;
+            out(&format!(
+                "{email} is {}platform staff",
+                if staff { "" } else { "no longer " }
+            ))
         }
         OperatorCommand::MemberSet {
             email,

@@ -12,7 +12,7 @@ use thiserror::Error;
 use crate::application::Application;
 use crate::audience::{check_audience, AudienceDenied, Role};
 use crate::error::ErrorCode;
-use crate::ids::{ClientId, ServedAt};
+use crate::ids::{ClientId, SchoolId, ServedAt};
 use crate::params::{DuplicateParameter, Params};
 use crate::pkce::{CodeChallenge, PkceError};
 use crate::scope::{decide_requested_scopes, ScopeError, ScopeSet};
@@ -225,6 +225,38 @@ pub fn check_user(
     is_staff: bool,
 ) -> Result<(), RequestRejection> {
     check_audience(app.audience, role_in_school, is_staff).map_err(RequestRejection::from)
+}
+
+/// The school an authorization is for, before any picker: the application's
+/// own school for a school application; the host's school for a platform
+/// application at a school host (whatever the browser picked); on the platform
+/// host, the school the user `picked`, if any. `None` means the user must pick.
+///
+/// The pick is only a proposal: the audience gate then runs on it, so a
+/// tampered pick of a school the user may not act in is refused.
+pub fn contextual_school(
+    app: &Application,
+    served_at: ServedAt,
+    picked: Option<SchoolId>,
+) -> Option<SchoolId> {
+    app.contextual_school(served_at).or(match served_at {
+        ServedAt::Platform => picked,
+        ServedAt::School(_) => None,
+    })
+}
+
+/// The schools a user may pick on the platform host: those where they pass the
+/// application's audience, from their `memberships`.
+pub fn eligible_schools(
+    app: &Application,
+    memberships: &[(SchoolId, Role)],
+    is_staff: bool,
+) -> Vec<SchoolId> {
+    memberships
+        .iter()
+        .filter(|(_, role)| app.audience.admits(Some(*role), is_staff))
+        .map(|(school, _)| *school)
+        .collect()
 }
 
 /// Whether the user must be asked: there is no earlier consent, or this request

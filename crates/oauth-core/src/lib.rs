@@ -13,6 +13,7 @@
 //! bytes as arguments, so that every rule can be tested exhaustively. It does not
 //! log either; it returns reasons, and the outer layers record them.
 
+pub mod access;
 pub mod application;
 pub mod audience;
 pub mod authorize;

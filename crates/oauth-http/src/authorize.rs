@@ -11,13 +11,15 @@ use actix_web::{HttpRequest, HttpResponse};
 use chrono::Utc;
 use minijinja::context;
 use oauth_core::authorize::{
-    check_user, needs_consent, unverified_client_id, validate, AuthorizationRequest,
-    AuthorizeError, PageError,
+    check_user, contextual_school, eligible_schools, needs_consent, unverified_client_id, validate,
+    AuthorizationRequest, AuthorizeError, PageError,
 };
 use oauth_core::params::Params;
 use oauth_core::redirect_uri::RedirectUri;
 use oauth_core::token::{Binding, CodeRecord};
-use oauth_core::{Application, ErrorCode, GrantId, Registration, SchoolId, ServedAt, TokenKind};
+use oauth_core::{
+    Application, ErrorCode, GrantId, Registration, Role, SchoolId, ServedAt, TokenKind,
+};
 use oauth_storage::{NewCode, School, StorageError};
 use uuid::Uuid;
 
@@ -183,8 +185,7 @@ async fn drive(
         Err(e) => return unavailable(state, school_name, &e),
     };
 
-    let school = match contextual_school(state, resolved, &app, &logged_in, &params, &request).await
-    {
+    let school = match resolve_school(state, resolved, &app, &logged_in, &params, &request).await {
         Ok(school) => school,
         Err(response) => return response,
     };
@@ -286,7 +287,7 @@ fn capitalised(sentence: &str) -> String {
 /// on the platform host, the one the user picks among those where they pass the
 /// application's audience. A pick arrives as `school_id` and is checked like
 /// anything else the browser sends: the audience gate runs on it afterwards.
-async fn contextual_school(
+async fn resolve_school(
     state: &AppState,
     resolved: &Resolved,
     app: &Application,
@@ -295,48 +296,40 @@ async fn contextual_school(
     request: &AuthorizationRequest,
 ) -> Result<School, HttpResponse> {
     let school_name = resolved.display_name();
-    if let Some(id) = app.contextual_school(resolved.served_at) {
+    let unknown_school = || {
+        state.pages.error(
+            StatusCode::BAD_REQUEST,
+            school_name,
+            "Unknown school",
+            "The school you picked does not exist.",
+            Some(ErrorCode::InvalidRequest.as_str()),
+        )
+    };
+    let picked = match params.single("school_id") {
+        Ok(Some(raw)) => Some(raw.parse::<SchoolId>().map_err(|_| unknown_school())?),
+        _ => None,
+    };
+    if let Some(id) = contextual_school(app, resolved.served_at, picked) {
         return match state.store.find_school(id).await {
             Ok(Some(school)) => Ok(school),
-            Ok(None) => Err(state.pages.error(
-                StatusCode::NOT_FOUND,
-                school_name,
-                "Unknown school",
-                "The school of this application no longer exists.",
-                None,
-            )),
+            Ok(None) => Err(unknown_school()),
             Err(e) => Err(unavailable(state, school_name, &e)),
         };
-    }
-    if let Ok(Some(raw)) = params.single("school_id") {
-        let picked = raw.parse::<SchoolId>().ok();
-        let found = match picked {
-            Some(id) => state
-                .store
-                .find_school(id)
-                .await
-                .map_err(|e| unavailable(state, school_name, &e))?,
-            None => None,
-        };
-        return found.ok_or_else(|| {
-            state.pages.error(
-                StatusCode::BAD_REQUEST,
-                school_name,
-                "Unknown school",
-                "The school you picked does not exist.",
-                Some(ErrorCode::InvalidRequest.as_str()),
-            )
-        });
     }
     let memberships = state
         .store
         .list_memberships(logged_in.user.id)
         .await
         .map_err(|e| unavailable(state, school_name, &e))?;
+    let roles: Vec<(SchoolId, Role)> = memberships
+        .iter()
+        .map(|(school, role)| (school.id, *role))
+        .collect();
+    let eligible_ids = eligible_schools(app, &roles, logged_in.user.is_staff);
     let eligible: Vec<School> = memberships
         .into_iter()
-        .filter(|(_, role)| app.audience.admits(Some(*role), logged_in.user.is_staff))
         .map(|(school, _)| school)
+        .filter(|s| eligible_ids.contains(&s.id))
         .collect();
     match eligible.as_slice() {
         [] => Err(state.pages.render(

@@ -412,6 +412,21 @@ impl Store {
         .await
     }
 
+    /// Marks a user as platform staff, or not. Returns whether the user exists.
+    pub async fn update_user_staff(
+        &self,
+        user: UserId,
+        is_staff: bool,
+    ) -> Result<bool, StorageError> {
+        self.run(move |c| {
+            let updated = diesel::update(users::table.find(user.to_string()))
+                .set(users::is_staff.eq(is_staff))
+                .execute(c)?;
+            Ok(updated == 1)
+        })
+        .await
+    }
+
     /// Sets a user's role in a school, replacing any earlier role there.
     pub async fn upsert_membership(
         &self,

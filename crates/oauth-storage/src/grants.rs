@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use oauth_core::ids::{ApplicationId, GrantId, SchoolId, UserId};
+use oauth_core::access::AccessTokenRecord;
+use oauth_core::ids::{ApplicationId, ClientId, GrantId, SchoolId, UserId};
 use oauth_core::pkce::CodeChallenge;
 use oauth_core::scope::ScopeSet;
 use oauth_core::token::{Binding, CodeRecord, GrantRejection, RefreshRecord};
@@ -10,7 +11,7 @@ use oauth_core::TokenHash;
 use uuid::Uuid;
 
 use crate::rows::{parse, scopes};
-use crate::schema::{access_tokens, authorization_codes, grants, refresh_tokens};
+use crate::schema::{access_tokens, applications, authorization_codes, grants, refresh_tokens};
 use crate::{from_secs, to_secs, Conn, StorageError, Store};
 
 /// A user's consent to one application in one school.
@@ -229,6 +230,18 @@ impl RefreshRow {
         })
     }
 }
+
+/// School, user, application, client id, scopes, created, expires, revoked.
+type AccessRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    Option<i64>,
+);
 
 /// Who a new pair of tokens belongs to.
 struct Lineage {
@@ -600,6 +613,49 @@ impl Store {
                     auth_time: None,
                 }))
             })
+        })
+        .await
+    }
+
+    /// Loads the rules' view of an access token by its digest.
+    pub async fn find_access_token(
+        &self,
+        hash: TokenHash,
+    ) -> Result<Option<AccessTokenRecord>, StorageError> {
+        self.run(move |c| {
+            let row: Option<AccessRow> = access_tokens::table
+                .inner_join(
+                    applications::table.on(applications::id.eq(access_tokens::application_id)),
+                )
+                .filter(access_tokens::token_hash.eq(hash.to_hex()))
+                .select((
+                    access_tokens::school_id,
+                    access_tokens::user_id,
+                    access_tokens::application_id,
+                    applications::client_id,
+                    access_tokens::scopes,
+                    access_tokens::created_at,
+                    access_tokens::expires_at,
+                    access_tokens::revoked_at,
+                ))
+                .first(c)
+                .optional()?;
+            row.map(
+                |(school, user, app, client_id, token_scopes, created, expires, revoked)| {
+                    Ok(AccessTokenRecord {
+                        school_id: parse(&school, "school id")?,
+                        user_id: parse(&user, "user id")?,
+                        application_id: parse(&app, "application id")?,
+                        client_id: ClientId::parse(&client_id)
+                            .map_err(|_| StorageError::Corrupt("client id".into()))?,
+                        scopes: scopes(&token_scopes)?,
+                        issued_at: from_secs(created)?,
+                        expires_at: from_secs(expires)?,
+                        revoked: revoked.is_some(),
+                    })
+                },
+            )
+            .transpose()
         })
         .await
     }

@@ -115,6 +115,11 @@ impl Server {
         panic!("the server did not start");
     }
 
+    /// The server's database URL.
+    pub fn database_url(&self) -> &str {
+        &self.database_url
+    }
+
     /// Runs an operator command of the binary against this server's database.
     pub fn cli(&self, args: &[&str]) -> std::process::Output {
         Command::new(env!("CARGO_BIN_EXE_loopwise-connect"))
