@@ -110,6 +110,11 @@ pub fn print_banner(port: u16) -> std::io::Result<()> {
          &redirect_uri=http%3A%2F%2F127.0.0.1%3A9000%2Fcallback&scope=openid%20profile%20courses%3Aread\
          &state=demo-state&code_challenge={DEMO_CHALLENGE}&code_challenge_method=S256"
     );
+    let platform = format!(
+        "http://127.0.0.1:{port}/oauth/authorize?response_type=code&client_id=claude-code\
+         &redirect_uri=http%3A%2F%2F127.0.0.1%3A33418%2Fcallback&scope=openid%20courses%3Aread\
+         &state=demo-state&code_challenge={DEMO_CHALLENGE}&code_challenge_method=S256"
+    );
     let mut out = std::io::stdout().lock();
     writeln!(out, "Loopwise Connect demo")?;
     writeln!(out)?;
@@ -158,6 +163,14 @@ pub fn print_banner(port: u16) -> std::io::Result<()> {
         out,
         "    -d redirect_uri=http://127.0.0.1:9000/callback -d code_verifier={DEMO_VERIFIER}"
     )?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "A platform application picks its school at the platform host; log in as"
+    )?;
+    writeln!(out, "multi@demo.test to see the school picker:")?;
+    writeln!(out)?;
+    writeln!(out, "  {platform}")?;
     writeln!(out)?;
     out.flush()
 }

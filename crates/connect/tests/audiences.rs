@@ -119,6 +119,11 @@ fn pick_value(html: &str, school_name: &str) -> Option<String> {
         })
 }
 
+/// How many schools a picker page offers (0 on other pages).
+fn picker_options(html: &str) -> usize {
+    html.matches("name=\"school_id\" value=\"").count()
+}
+
 /// A page of the flow: the HTML of a consent or picker page, or the outcome a
 /// refusal page stands for.
 /// A redirect with a code (consent given before) comes back as `Ok(Err(..))`.
@@ -163,8 +168,15 @@ async fn attempt(
         Ok(step) => step,
         Err(outcome) => return outcome,
     };
-    if let (Ok(html), Some(name)) = (&step, pick) {
-        if let Some(value) = pick_value(html, name) {
+    if let Ok(html) = &step {
+        // The named school when offered; otherwise the only one offered.
+        let only = || {
+            (picker_options(html) == 1)
+                .then(|| pick_value(html, "School"))
+                .flatten()
+        };
+        let choice = pick.and_then(|name| pick_value(html, name)).or_else(only);
+        if let Some(value) = choice {
             let mut params: Vec<(String, String)> = hidden_inputs(html);
             params.push(("school_id".into(), value));
             let query = form_urlencoded::Serializer::new(String::new())
@@ -323,7 +335,7 @@ async fn platform_org_admin_app() {
                 None,
                 [Denied, Denied, Granted("other"), Denied, Denied, Denied],
             ),
-            // One eligible school is chosen without a picker; none is a refusal.
+            // The picker offers the eligible schools (here one each); none is a refusal.
             (
                 Host::Platform,
                 None,
@@ -460,9 +472,22 @@ async fn a_tampered_pick_is_refused_in_the_url_and_in_the_consent_form() {
         .unwrap()
         .contains("error=access_denied"));
 
-    // The consent page for other (the one eligible school), edited to say demo.
+    // The picker offers other alone; its consent page, edited to say demo.
     let response = browser
         .get(authorize_url(&server, Host::Platform, &base))
+        .send()
+        .await
+        .unwrap();
+    let picker = response.text().await.unwrap();
+    assert_eq!(picker_options(&picker), 1);
+    assert!(
+        pick_value(&picker, "Demo School").is_none(),
+        "demo is not offered to a student of demo"
+    );
+    let other_id = pick_value(&picker, "Other School").unwrap();
+    let picked = with(base.clone(), "school_id", &other_id);
+    let response = browser
+        .get(authorize_url(&server, Host::Platform, &picked))
         .send()
         .await
         .unwrap();

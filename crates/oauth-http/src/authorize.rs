@@ -344,7 +344,8 @@ async fn resolve_school(
                 app_name => &app.name,
             },
         )),
-        [only] => Ok(only.clone()),
+        // Even a single eligible school is shown, so the person sees which
+        // school they are about to connect.
         several => {
             let schools: Vec<_> = several.iter().map(|s| context! { id => s.id.to_string(), name => &s.display_name }).collect();
             let forwarded: Vec<(&str, &str)> = params.pairs().filter(|(k, _)| *k != "school_id").collect();
