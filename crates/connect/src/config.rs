@@ -43,6 +43,17 @@ pub struct Config {
     /// Login session lifetime. `CONNECT_SESSION_LIFETIME_SECONDS`; default 43200
     /// (12 hours).
     pub session_lifetime_seconds: u32,
+    /// Seconds after a refresh during which the same client may present the
+    /// rotated refresh token again (its answer was lost) and get a new pair;
+    /// 0 turns this off, at most 60. `CONNECT_REFRESH_RETRY_WINDOW_SECONDS`;
+    /// default 0.
+    pub refresh_retry_window_seconds: u32,
+    /// How often expired codes, tokens and sessions are pruned.
+    /// `CONNECT_PRUNE_INTERVAL_SECONDS`; default 300.
+    pub prune_interval_seconds: u32,
+    /// How long expired rows are kept before pruning (for investigations).
+    /// `CONNECT_PRUNE_RETENTION_SECONDS`; default 604800 (7 days).
+    pub prune_retention_seconds: u32,
     /// HTTP worker threads; 0 means one per core. `CONNECT_WORKERS`; default 0.
     pub workers: usize,
 }
@@ -59,6 +70,9 @@ impl Default for Config {
             code_lifetime_seconds: 300,
             refresh_token_lifetime_seconds: 30 * 24 * 3600,
             session_lifetime_seconds: 12 * 3600,
+            refresh_retry_window_seconds: 0,
+            prune_interval_seconds: 300,
+            prune_retention_seconds: 7 * 24 * 3600,
             workers: 0,
         }
     }
@@ -101,6 +115,12 @@ impl Config {
         if self.platform_host.is_empty() || self.base_domain.is_empty() {
             bail!("platform_host and base_domain must be set");
         }
+        if self.refresh_retry_window_seconds > 60 {
+            bail!("refresh_retry_window_seconds must be at most 60");
+        }
+        if self.prune_interval_seconds == 0 {
+            bail!("prune_interval_seconds must be at least 1");
+        }
         if self.database_max_connections == 0 {
             bail!("database_max_connections must be at least 1");
         }
@@ -119,6 +139,7 @@ impl Config {
                 self.refresh_token_lifetime_seconds,
             )),
             session_lifetime: Duration::seconds(i64::from(self.session_lifetime_seconds)),
+            refresh_retry_window: Duration::seconds(i64::from(self.refresh_retry_window_seconds)),
         })
     }
 }

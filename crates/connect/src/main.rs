@@ -107,6 +107,38 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Deletes expired codes, tokens and sessions past the retention window, in
+/// bounded batches so no single statement holds the database for long.
+async fn prune_forever(store: Store, interval: std::time::Duration, retention: chrono::Duration) {
+    const BATCH: i64 = 1000;
+    let mut ticker = tokio::time::interval(interval);
+    loop {
+        ticker.tick().await;
+        let mut total = 0;
+        loop {
+            match store
+                .prune_expired(chrono::Utc::now(), retention, BATCH)
+                .await
+            {
+                Ok(deleted) => {
+                    total += deleted;
+                    if deleted < usize::try_from(BATCH).unwrap_or(usize::MAX) {
+                        break;
+                    }
+                    tokio::task::yield_now().await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "pruning expired rows failed; will retry");
+                    break;
+                }
+            }
+        }
+        if total > 0 {
+            tracing::info!(deleted = total, "pruned expired codes, tokens and sessions");
+        }
+    }
+}
+
 fn open_store(config: &Config) -> anyhow::Result<Store> {
     let options = StoreOptions {
         max_connections: config.database_max_connections,
@@ -117,6 +149,11 @@ fn open_store(config: &Config) -> anyhow::Result<Store> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let store = open_store(&config)?;
+    tokio::spawn(prune_forever(
+        store.clone(),
+        std::time::Duration::from_secs(u64::from(config.prune_interval_seconds)),
+        chrono::Duration::seconds(i64::from(config.prune_retention_seconds)),
+    ));
     let state = AppState::new(store, config.http()?)?;
     let mut server = HttpServer::new(move || {
         App::new()

@@ -9,13 +9,15 @@ use thiserror::Error;
 use crate::error::ErrorCode;
 use crate::ids::{ApplicationId, ClientId, SchoolId, UserId};
 use crate::scope::{Scope, ScopeSet};
-use crate::token::is_unexpired;
+use crate::token::{is_unexpired, Binding};
 
 /// A stored access token, as the rules need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessTokenRecord {
     /// The school whose data it reaches.
     pub school_id: SchoolId,
+    /// Obtained at the platform host (with the school picked there).
+    pub via_platform: bool,
     /// The user it acts for.
     pub user_id: UserId,
     /// The application it was issued to.
@@ -142,6 +144,16 @@ impl AccessContext {
     }
 }
 
+impl AccessTokenRecord {
+    /// The issuer and school it belongs to.
+    pub fn binding(&self) -> Binding {
+        Binding {
+            school_id: self.school_id,
+            via_platform: self.via_platform,
+        }
+    }
+}
+
 /// Decides whether a token (as loaded by its digest, `None` if unknown) is good
 /// for a request to `school` at `now`. A token of another school is refused
 /// exactly like an unknown one.
@@ -193,6 +205,7 @@ mod tests {
     fn record() -> AccessTokenRecord {
         AccessTokenRecord {
             school_id: school(1),
+            via_platform: false,
             user_id: UserId::from_uuid(Uuid::from_u128(2)),
             application_id: ApplicationId::from_uuid(Uuid::from_u128(3)),
             client_id: ClientId::parse("app").unwrap(),

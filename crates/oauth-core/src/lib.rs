@@ -16,9 +16,11 @@
 pub mod access;
 pub mod application;
 pub mod audience;
+pub mod audit;
 pub mod authorize;
 pub mod error;
 pub mod ids;
+pub mod introspection;
 pub mod params;
 pub mod password;
 pub mod pkce;

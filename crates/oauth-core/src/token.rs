@@ -164,20 +164,50 @@ pub struct RefreshRecord {
     pub scopes: ScopeSet,
     /// When it stops working.
     pub expires_at: DateTime<Utc>,
-    /// Already exchanged for a newer token.
-    pub rotated: bool,
+    /// When it was exchanged for a newer token, if it was.
+    pub rotated_at: Option<DateTime<Utc>>,
+    /// Whether the refresh token that replaced it is still live (neither
+    /// rotated nor revoked): only then may a retry replace it.
+    pub successor_live: bool,
     /// Revoked.
     pub revoked: bool,
 }
 
-/// Whether a refresh token can still be exchanged at `now`: not rotated (that
-/// would be reuse), not revoked, not expired.
+/// How a refresh token that may be exchanged is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshUse {
+    /// The normal case: it is rotated now.
+    Rotate,
+    /// It was rotated moments ago and the client retries (its answer was lost):
+    /// the pair issued by that rotation is revoked and a new pair issued.
+    Retry,
+}
+
+/// The longest refresh retry window that may be configured.
+pub const MAX_REFRESH_RETRY_WINDOW: Duration = Duration::seconds(60);
+
+/// Whether a refresh token can be exchanged at `now`, and how.
+///
+/// A rotated token is reuse, unless a retry window is configured (at most
+/// [`MAX_REFRESH_RETRY_WINDOW`]), the rotation happened less than that window
+/// ago, and the token that replaced it has not been used or revoked: then the
+/// client is retrying a refresh whose answer it never received.
 pub fn check_refresh_state(
     token: &RefreshRecord,
     now: DateTime<Utc>,
-) -> Result<(), GrantRejection> {
-    if token.rotated {
-        return Err(GrantRejection::RefreshTokenReused);
+    retry_window: Duration,
+) -> Result<RefreshUse, GrantRejection> {
+    if let Some(rotated_at) = token.rotated_at {
+        let window = retry_window.min(MAX_REFRESH_RETRY_WINDOW);
+        let is_retry = window > Duration::zero()
+            && !token.revoked
+            && token.successor_live
+            && now < rotated_at + window;
+        return if is_retry {
+            Ok(RefreshUse::Retry)
+        } else {
+            Err(GrantRejection::RefreshTokenReused)
+        };
     }
     if token.revoked {
         return Err(GrantRejection::Revoked);
@@ -185,7 +215,7 @@ pub fn check_refresh_state(
     if !is_unexpired(token.expires_at, now) {
         return Err(GrantRejection::Expired);
     }
-    Ok(())
+    Ok(RefreshUse::Rotate)
 }
 
 /// Decides a refresh (RFC 6749 §6) for a token this client may redeem here:
@@ -199,15 +229,16 @@ pub fn check_refresh(
     app: &Application,
     requested_scope: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<ScopeSet, GrantRejection> {
-    check_refresh_state(token, now)?;
+    retry_window: Duration,
+) -> Result<(ScopeSet, RefreshUse), GrantRejection> {
+    let how = check_refresh_state(token, now, retry_window)?;
     let narrowed = match requested_scope {
         Some(requested) => token
             .scopes
             .narrow_to(&ScopeSet::parse_request(requested)?)?,
         None => token.scopes.clone(),
     };
-    Ok(scopes_to_issue(&narrowed, app))
+    Ok((scopes_to_issue(&narrowed, app), how))
 }
 
 /// The scopes a token is issued with: what was granted, clipped once more by
@@ -363,7 +394,8 @@ mod tests {
             binding: Binding::new(ServedAt::School(school(1)), school(1)),
             scopes: ScopeSet::parse_request(scopes).unwrap(),
             expires_at: t(100),
-            rotated: false,
+            rotated_at: None,
+            successor_live: false,
             revoked: false,
         }
     }
@@ -372,48 +404,77 @@ mod tests {
     fn refresh_table() {
         let application = app(Registration::Platform, "openid courses:*");
         let set = |s: &str| ScopeSet::parse_request(s).unwrap();
+        let off = Duration::zero();
+        let rotate = |s: &str| Ok((set(s), RefreshUse::Rotate));
         let grant = refresh("courses:read");
-        assert_eq!(
-            check_refresh(&grant, &application, None, t(99)),
-            Ok(set("courses:read"))
-        );
-        assert_eq!(
-            check_refresh(&grant, &application, None, t(100)),
-            Err(GrantRejection::Expired)
-        );
+        let check = |token: &RefreshRecord, scope: Option<&str>, at: i64| {
+            check_refresh(token, &application, scope, t(at), off)
+        };
+        assert_eq!(check(&grant, None, 99), rotate("courses:read"));
+        assert_eq!(check(&grant, None, 100), Err(GrantRejection::Expired));
+        let widened = check(&grant, Some("courses:read courses:write"), 0);
         assert!(matches!(
-            check_refresh(
-                &grant,
-                &application,
-                Some("courses:read courses:write"),
-                t(0)
-            ),
+            widened,
             Err(GrantRejection::Scope(ScopeError::Widening(_)))
         ));
-        assert!(matches!(
-            check_refresh(&grant, &application, Some("courses:read admin:read"), t(0)),
-            Err(GrantRejection::Scope(_))
-        ));
+        let admin = check(&grant, Some("courses:read admin:read"), 0);
+        assert!(matches!(admin, Err(GrantRejection::Scope(_))));
         let wide = refresh("openid courses:read");
         assert_eq!(
-            check_refresh(&wide, &application, Some("courses:read"), t(0)),
-            Ok(set("courses:read"))
+            check(&wide, Some("courses:read"), 0),
+            rotate("courses:read")
         );
         let rotated = RefreshRecord {
-            rotated: true,
+            rotated_at: Some(t(0)),
             ..refresh("openid")
         };
         assert_eq!(
-            check_refresh(&rotated, &application, None, t(0)),
+            check(&rotated, None, 0),
             Err(GrantRejection::RefreshTokenReused)
         );
         let revoked = RefreshRecord {
             revoked: true,
             ..refresh("openid")
         };
+        assert_eq!(check(&revoked, None, 0), Err(GrantRejection::Revoked));
+    }
+
+    #[test]
+    fn the_retry_window() {
+        let window = Duration::seconds(30);
+        let rotated = RefreshRecord {
+            rotated_at: Some(t(10)),
+            successor_live: true,
+            ..refresh("openid")
+        };
         assert_eq!(
-            check_refresh(&revoked, &application, None, t(0)),
-            Err(GrantRejection::Revoked)
+            check_refresh_state(&rotated, t(39), window),
+            Ok(RefreshUse::Retry)
+        );
+        assert_eq!(
+            check_refresh_state(&rotated, t(40), window),
+            Err(GrantRejection::RefreshTokenReused)
+        );
+        assert_eq!(
+            check_refresh_state(&rotated, t(11), Duration::zero()),
+            Err(GrantRejection::RefreshTokenReused)
+        );
+        let successor_used = RefreshRecord {
+            successor_live: false,
+            ..rotated.clone()
+        };
+        assert_eq!(
+            check_refresh_state(&successor_used, t(11), window),
+            Err(GrantRejection::RefreshTokenReused)
+        );
+        // A configured window above the maximum is held to it.
+        let long = RefreshRecord {
+            rotated_at: Some(t(0)),
+            ..rotated
+        };
+        assert_eq!(
+            check_refresh_state(&long, t(61), Duration::seconds(600)),
+            Err(GrantRejection::RefreshTokenReused)
         );
     }
 
@@ -421,9 +482,13 @@ mod tests {
     fn a_ceiling_that_shrank_clips_refreshed_tokens() {
         let shrunk = app(Registration::Platform, "openid");
         let grant = refresh("openid courses:read");
+        let issued = check_refresh(&grant, &shrunk, None, t(0), Duration::zero());
         assert_eq!(
-            check_refresh(&grant, &shrunk, None, t(0)),
-            Ok(ScopeSet::parse_request("openid").unwrap())
+            issued,
+            Ok((
+                ScopeSet::parse_request("openid").unwrap(),
+                RefreshUse::Rotate
+            ))
         );
     }
 
@@ -446,7 +511,7 @@ mod tests {
             let asked: ScopeSet = asked.iter().map(|&i| crate::scope::Scope::parse(names[i]).unwrap()).collect();
             let application = app(Registration::Platform, "openid profile email courses:* students:* pages:*");
             let token = RefreshRecord { scopes: held.clone(), ..refresh("openid") };
-            if let Ok(issued) = check_refresh(&token, &application, Some(&asked.to_string()), t(0)) {
+            if let Ok((issued, _)) = check_refresh(&token, &application, Some(&asked.to_string()), t(0), Duration::zero()) {
                 prop_assert!(issued.is_within(&held));
                 prop_assert!(issued.is_within(&application.allowed_scopes()));
             }

@@ -10,6 +10,7 @@ use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::Utc;
 use minijinja::context;
+use oauth_core::audit::{Actor, AuditEvent, AuditKind};
 use oauth_core::authorize::{
     check_user, contextual_school, eligible_schools, needs_consent, unverified_client_id, validate,
     AuthorizationRequest, AuthorizeError, PageError,
@@ -20,7 +21,7 @@ use oauth_core::token::{Binding, CodeRecord};
 use oauth_core::{
     Application, ErrorCode, GrantId, Registration, Role, SchoolId, ServedAt, TokenKind,
 };
-use oauth_storage::{NewCode, School, StorageError};
+use oauth_storage::{AuditMeta, NewCode, School, StorageError};
 use uuid::Uuid;
 
 use crate::host::{resolve, HostError, Resolved};
@@ -196,6 +197,15 @@ async fn drive(
     };
     if let Err(rejection) = check_user(&app, role, logged_in.user.is_staff) {
         tracing::info!(client.id = %app.client_id, school.id = %school.id, user.id = %logged_in.user.id, reason = %rejection, "audience gate refused the user");
+        audit_refusal(
+            state,
+            resolved,
+            &logged_in,
+            &app,
+            school.id,
+            &rejection.to_string(),
+        )
+        .await;
         return state.pages.render(
             StatusCode::FORBIDDEN,
             "denied.html",
@@ -267,12 +277,53 @@ async fn drive(
                 .await
             } else {
                 tracing::info!(client.id = %app.client_id, school.id = %school.id, "user denied consent");
+                audit_refusal(
+                    state,
+                    resolved,
+                    &logged_in,
+                    &app,
+                    school.id,
+                    "the user denied consent",
+                )
+                .await;
                 redirect(
                     StatusCode::SEE_OTHER,
                     &deny_url(ErrorCode::AccessDenied, "the user denied the request"),
                 )
             }
         }
+    }
+}
+
+/// The audit context of a logged-in user's request.
+fn user_meta(logged_in: &LoggedIn, resolved: &Resolved) -> AuditMeta {
+    AuditMeta {
+        actor: Actor::User(logged_in.user.id),
+        client_ip: resolved.client_ip.clone(),
+    }
+}
+
+/// Records a refused authorization. A failure to record is logged, never shown.
+async fn audit_refusal(
+    state: &AppState,
+    resolved: &Resolved,
+    logged_in: &LoggedIn,
+    app: &Application,
+    school: SchoolId,
+    reason: &str,
+) {
+    let event = AuditEvent {
+        school_id: school,
+        kind: AuditKind::AuthorizationRefused,
+        reason: Some(reason.to_owned()),
+        actor: Actor::User(logged_in.user.id),
+        user_id: Some(logged_in.user.id),
+        client_id: Some(app.client_id.clone()),
+        grant_id: None,
+        client_ip: resolved.client_ip.clone(),
+    };
+    if let Err(e) = state.store.insert_audit_event(event, Utc::now()).await {
+        tracing::error!(error = %e, "audit event could not be written");
     }
 }
 
@@ -451,7 +502,12 @@ async fn issue_code(
         nonce: request.nonce.clone(),
         auth_time: logged_in.session.auth_time,
     };
-    if let Err(e) = state.store.approve_and_insert_code(new_code, now).await {
+    let meta = user_meta(logged_in, resolved);
+    if let Err(e) = state
+        .store
+        .approve_and_insert_code(new_code, app.client_id.clone(), meta, now)
+        .await
+    {
         return unavailable(state, &school.display_name, &e);
     }
     tracing::info!(client.id = %app.client_id, school.id = %school.id, user.id = %logged_in.user.id, "authorization code issued");

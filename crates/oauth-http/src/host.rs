@@ -56,6 +56,9 @@ pub struct Resolved {
     pub host: String,
     /// `https` or `http`.
     pub scheme: &'static str,
+    /// The client's address: the peer, or for a trusted proxy the nearest
+    /// untrusted address in `X-Forwarded-For`.
+    pub client_ip: Option<String>,
 }
 
 impl Resolved {
@@ -144,12 +147,14 @@ pub async fn resolve(req: &HttpRequest, state: &AppState) -> Result<Resolved, Ho
         Some(p) if p.eq_ignore_ascii_case("https") => "https",
         _ => "http",
     };
+    let client_ip = client_ip(req, &state.config.trusted_proxies, trusted);
     if host == state.config.platform_host {
         return Ok(Resolved {
             served_at: ServedAt::Platform,
             school: None,
             host,
             scheme,
+            client_ip,
         });
     }
     let store = &state.store;
@@ -173,5 +178,25 @@ pub async fn resolve(req: &HttpRequest, state: &AppState) -> Result<Resolved, Ho
         school: Some(school),
         host,
         scheme,
+        client_ip,
     })
+}
+
+/// The client's address. Behind trusted proxies, `X-Forwarded-For` is read from
+/// the right, skipping the proxies themselves, so a client cannot forge it.
+fn client_ip(req: &HttpRequest, proxies: &TrustedProxies, peer_trusted: bool) -> Option<String> {
+    let peer = req.peer_addr().map(|a| a.ip());
+    if peer_trusted {
+        if let Some(forwarded) = header(req.headers(), "x-forwarded-for") {
+            let nearest_untrusted = forwarded
+                .split(',')
+                .rev()
+                .filter_map(|entry| entry.trim().parse::<IpAddr>().ok())
+                .find(|ip| !proxies.trusts(Some(*ip)));
+            if let Some(ip) = nearest_untrusted {
+                return Some(ip.to_string());
+            }
+        }
+    }
+    peer.map(|ip| ip.to_string())
 }

@@ -12,6 +12,7 @@
 mod authorize;
 mod client_auth;
 mod host;
+mod lifecycle;
 mod login;
 mod pages;
 mod respond;
@@ -44,6 +45,9 @@ pub struct HttpConfig {
     pub refresh_token_lifetime: Duration,
     /// How long a login session lives.
     pub session_lifetime: Duration,
+    /// How long after a rotation a client may retry with the rotated refresh
+    /// token (zero: never; at most a minute).
+    pub refresh_retry_window: Duration,
 }
 
 /// Shared state of every worker.
@@ -99,6 +103,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/api/oauth/token")
                 .route(web::post().to(token::token))
+                .default_service(web::to(|| respond::method_not_allowed("POST"))),
+        )
+        .service(
+            web::resource("/api/oauth/revoke")
+                .route(web::post().to(lifecycle::revoke))
+                .default_service(web::to(|| respond::method_not_allowed("POST"))),
+        )
+        .service(
+            web::resource("/api/oauth/introspect")
+                .route(web::post().to(lifecycle::introspect))
                 .default_service(web::to(|| respond::method_not_allowed("POST"))),
         );
 }

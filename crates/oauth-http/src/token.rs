@@ -4,13 +4,16 @@ use actix_web::http::header::CONTENT_TYPE;
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::Utc;
+use oauth_core::audit::Actor;
 use oauth_core::params::Params;
 use oauth_core::token::{
     check_code_exchange, check_refresh, may_redeem, scopes_to_issue, GrantRejection,
     ACCESS_TOKEN_LIFETIME,
 };
 use oauth_core::{ErrorCode, PresentedSecret, TokenKind};
-use oauth_storage::{IssuedTokens, NewToken, Redemption, StorageError, StoredApplication};
+use oauth_storage::{
+    AuditMeta, IssuedTokens, NewToken, Redemption, StorageError, StoredApplication,
+};
 use serde_json::json;
 
 use crate::client_auth::authenticate;
@@ -19,7 +22,7 @@ use crate::respond::{json_error, json_no_store, oauth_json_error};
 use crate::security::new_token;
 use crate::AppState;
 
-fn server_error(error: &StorageError) -> HttpResponse {
+pub(crate) fn server_error(error: &StorageError) -> HttpResponse {
     tracing::error!(error = %error, "storage failed at the token endpoint");
     oauth_json_error(
         ErrorCode::TemporarilyUnavailable,
@@ -29,7 +32,7 @@ fn server_error(error: &StorageError) -> HttpResponse {
 
 /// Whether the body is `application/x-www-form-urlencoded`, parameters such as
 /// `charset` allowed (RFC 6749 §4.1.3 requires this format).
-fn is_form_encoded(req: &HttpRequest) -> bool {
+pub(crate) fn is_form_encoded(req: &HttpRequest) -> bool {
     req.headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -89,6 +92,14 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: Bytes) ->
             ErrorCode::UnsupportedGrantType,
             "supported grant types are authorization_code and refresh_token",
         ),
+    }
+}
+
+/// The audit context of a client's request.
+pub fn client_meta(client: &StoredApplication, resolved: &Resolved) -> AuditMeta {
+    AuditMeta {
+        actor: Actor::Client(client.app.client_id.clone()),
+        client_ip: resolved.client_ip.clone(),
     }
 }
 
@@ -153,14 +164,17 @@ async fn exchange_code(
         .store
         .redeem_code(
             code_hash,
-            NewToken {
-                hash: pair.access.hash(),
-                expires_at: now + ACCESS_TOKEN_LIFETIME,
-            },
-            NewToken {
-                hash: pair.refresh.hash(),
-                expires_at: now + state.config.refresh_token_lifetime,
-            },
+            (
+                NewToken {
+                    hash: pair.access.hash(),
+                    expires_at: now + ACCESS_TOKEN_LIFETIME,
+                },
+                NewToken {
+                    hash: pair.refresh.hash(),
+                    expires_at: now + state.config.refresh_token_lifetime,
+                },
+            ),
+            client_meta(client, resolved),
             now,
             move |code| {
                 check_code_exchange(
@@ -218,21 +232,25 @@ async fn refresh(
     };
     let now = Utc::now();
     let scope = params.single("scope").ok().flatten().map(str::to_owned);
+    let retry_window = state.config.refresh_retry_window;
     let app = client.app.clone();
     let outcome = state
         .store
         .rotate_refresh_token(
             token_hash,
-            NewToken {
-                hash: pair.access.hash(),
-                expires_at: now + ACCESS_TOKEN_LIFETIME,
-            },
-            NewToken {
-                hash: pair.refresh.hash(),
-                expires_at: now + state.config.refresh_token_lifetime,
-            },
+            (
+                NewToken {
+                    hash: pair.access.hash(),
+                    expires_at: now + ACCESS_TOKEN_LIFETIME,
+                },
+                NewToken {
+                    hash: pair.refresh.hash(),
+                    expires_at: now + state.config.refresh_token_lifetime,
+                },
+            ),
+            client_meta(client, resolved),
             now,
-            move |record| check_refresh(record, &app, scope.as_deref(), now),
+            move |record| check_refresh(record, &app, scope.as_deref(), now, retry_window),
         )
         .await;
     match outcome {

@@ -1,15 +1,17 @@
 //! Grants, authorization codes and tokens, with the single-use operations.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use oauth_core::access::AccessTokenRecord;
+use oauth_core::audit::AuditKind;
 use oauth_core::ids::{ApplicationId, ClientId, GrantId, SchoolId, UserId};
 use oauth_core::pkce::CodeChallenge;
 use oauth_core::scope::ScopeSet;
-use oauth_core::token::{Binding, CodeRecord, GrantRejection, RefreshRecord};
+use oauth_core::token::{Binding, CodeRecord, GrantRejection, RefreshRecord, RefreshUse};
 use oauth_core::TokenHash;
 use uuid::Uuid;
 
+use crate::audit::{insert_audit, AuditMeta};
 use crate::rows::{parse, scopes};
 use crate::schema::{access_tokens, applications, authorization_codes, grants, refresh_tokens};
 use crate::{from_secs, to_secs, Conn, StorageError, Store};
@@ -21,6 +23,29 @@ pub struct Grant {
     pub id: GrantId,
     /// Every scope the user has approved for this application here.
     pub scopes: ScopeSet,
+}
+
+/// A grant with what a person needs to recognise it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantSummary {
+    /// Its id.
+    pub id: GrantId,
+    /// The school it is in.
+    pub school_id: SchoolId,
+    /// The user who consented.
+    pub user_id: UserId,
+    /// The user's email, for admins.
+    pub user_email: String,
+    /// The application's public id.
+    pub client_id: ClientId,
+    /// The application's name.
+    pub application_name: String,
+    /// The approved scopes.
+    pub scopes: ScopeSet,
+    /// When consent was first given.
+    pub created_at: DateTime<Utc>,
+    /// When consent last changed.
+    pub updated_at: DateTime<Utc>,
 }
 
 /// A code to store: its digest and the authorization it stands for.
@@ -111,7 +136,6 @@ struct CodeRow {
     nonce: Option<String>,
     auth_time: i64,
     expires_at: i64,
-    consumed_at: Option<i64>,
 }
 
 type CodeColumns = (
@@ -127,7 +151,6 @@ type CodeColumns = (
     authorization_codes::nonce,
     authorization_codes::auth_time,
     authorization_codes::expires_at,
-    authorization_codes::consumed_at,
 );
 
 const CODE_COLUMNS: CodeColumns = (
@@ -143,13 +166,11 @@ const CODE_COLUMNS: CodeColumns = (
     authorization_codes::nonce,
     authorization_codes::auth_time,
     authorization_codes::expires_at,
-    authorization_codes::consumed_at,
 );
 
 impl CodeRow {
-    fn into_stored(self) -> Result<(StoredCode, bool), StorageError> {
-        let consumed = self.consumed_at.is_some();
-        let stored = StoredCode {
+    fn into_stored(self) -> Result<StoredCode, StorageError> {
+        Ok(StoredCode {
             id: parse(&self.id, "code id")?,
             grant_id: parse(&self.grant_id, "grant id")?,
             user_id: parse(&self.user_id, "user id")?,
@@ -167,8 +188,7 @@ impl CodeRow {
             scopes: scopes(&self.scopes)?,
             nonce: self.nonce,
             auth_time: from_secs(self.auth_time)?,
-        };
-        Ok((stored, consumed))
+        })
     }
 }
 
@@ -216,7 +236,13 @@ const REFRESH_COLUMNS: RefreshColumns = (
 );
 
 impl RefreshRow {
-    fn record(&self) -> Result<RefreshRecord, StorageError> {
+    fn record(&self, c: &mut Conn) -> Result<RefreshRecord, StorageError> {
+        let live_successors: i64 = refresh_tokens::table
+            .filter(refresh_tokens::parent_id.eq(&self.id))
+            .filter(refresh_tokens::rotated_at.is_null())
+            .filter(refresh_tokens::revoked_at.is_null())
+            .count()
+            .get_result(c)?;
         Ok(RefreshRecord {
             application_id: parse(&self.application_id, "application id")?,
             binding: Binding {
@@ -225,15 +251,26 @@ impl RefreshRow {
             },
             scopes: scopes(&self.scopes)?,
             expires_at: from_secs(self.expires_at)?,
-            rotated: self.rotated_at.is_some(),
+            rotated_at: self.rotated_at.map(from_secs).transpose()?,
+            successor_live: live_successors > 0,
             revoked: self.revoked_at.is_some(),
         })
     }
 }
 
-/// School, user, application, client id, scopes, created, expires, revoked.
+fn find_refresh_row(c: &mut Conn, hash: &TokenHash) -> Result<Option<RefreshRow>, StorageError> {
+    Ok(refresh_tokens::table
+        .filter(refresh_tokens::token_hash.eq(hash.to_hex()))
+        .select(REFRESH_COLUMNS)
+        .first::<RefreshRow>(c)
+        .optional()?)
+}
+
+/// School, via platform, user, application, client id, scopes, created,
+/// expires, revoked.
 type AccessRow = (
     String,
+    bool,
     String,
     String,
     String,
@@ -247,6 +284,7 @@ type AccessRow = (
 struct Lineage {
     grant_id: String,
     family_id: String,
+    /// The refresh token whose rotation issues the pair, if any.
     parent_id: Option<String>,
     school_id: String,
     application_id: String,
@@ -276,6 +314,7 @@ fn insert_pair(
             access_tokens::scopes.eq(access_scopes.to_string()),
             access_tokens::created_at.eq(now),
             access_tokens::expires_at.eq(to_secs(access.expires_at)),
+            access_tokens::parent_refresh_id.eq(&lineage.parent_id),
         ))
         .execute(c)?;
     diesel::insert_into(refresh_tokens::table)
@@ -336,6 +375,58 @@ fn revoke_grant_tokens(c: &mut Conn, grant_id: &str, now: i64) -> Result<(), Sto
     Ok(())
 }
 
+/// Revokes the pair that the rotation of `parent_id` issued.
+fn revoke_successor_pair(c: &mut Conn, parent_id: &str, now: i64) -> Result<(), StorageError> {
+    diesel::update(
+        access_tokens::table
+            .filter(access_tokens::parent_refresh_id.eq(parent_id))
+            .filter(access_tokens::revoked_at.is_null()),
+    )
+    .set(access_tokens::revoked_at.eq(now))
+    .execute(c)?;
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::parent_id.eq(parent_id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(c)?;
+    Ok(())
+}
+
+type GrantSummaryRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+);
+
+fn grant_summaries(rows: Vec<GrantSummaryRow>) -> Result<Vec<GrantSummary>, StorageError> {
+    rows.into_iter()
+        .map(
+            |(id, school, user, email, client_id, name, s, created, updated)| {
+                Ok(GrantSummary {
+                    id: parse(&id, "grant id")?,
+                    school_id: parse(&school, "school id")?,
+                    user_id: parse(&user, "user id")?,
+                    user_email: email,
+                    client_id: ClientId::parse(&client_id)
+                        .map_err(|_| StorageError::Corrupt("client id".into()))?,
+                    application_name: name,
+                    scopes: scopes(&s)?,
+                    created_at: from_secs(created)?,
+                    updated_at: from_secs(updated)?,
+                })
+            },
+        )
+        .collect()
+}
+
 impl Store {
     /// The user's grant for an application in a school, if any.
     pub async fn find_grant(
@@ -368,6 +459,8 @@ impl Store {
     pub async fn approve_and_insert_code(
         &self,
         code: NewCode,
+        client_id: ClientId,
+        meta: AuditMeta,
         now: DateTime<Utc>,
     ) -> Result<GrantId, StorageError> {
         self.run(move |c| {
@@ -427,7 +520,17 @@ impl Store {
                         authorization_codes::expires_at.eq(to_secs(code.record.expires_at)),
                     ))
                     .execute(c)?;
-                parse(&grant_id, "grant id")
+                let grant_id: GrantId = parse(&grant_id, "grant id")?;
+                let mut event = meta.event(
+                    code.record.binding.school_id,
+                    AuditKind::AuthorizationGranted,
+                );
+                event.user_id = Some(code.user_id);
+                event.client_id = Some(client_id);
+                event.grant_id = Some(grant_id);
+                event.reason = Some(format!("scopes: {}", code.scopes));
+                insert_audit(c, &event, now)?;
+                Ok(grant_id)
             })
         })
         .await
@@ -441,7 +544,7 @@ impl Store {
                 .select(CODE_COLUMNS)
                 .first::<CodeRow>(c)
                 .optional()?
-                .map(|row| row.into_stored().map(|(code, _)| code))
+                .map(CodeRow::into_stored)
                 .transpose()
         })
         .await
@@ -456,8 +559,8 @@ impl Store {
     pub async fn redeem_code<F>(
         &self,
         hash: TokenHash,
-        access: NewToken,
-        refresh: NewToken,
+        (access, refresh): (NewToken, NewToken),
+        meta: AuditMeta,
         now: DateTime<Utc>,
         check: F,
     ) -> Result<Redemption, StorageError>
@@ -475,8 +578,11 @@ impl Store {
                 else {
                     return Ok(Redemption::Rejected(GrantRejection::NotFound));
                 };
-                let (code, _) = row.into_stored()?;
+                let code = row.into_stored()?;
                 let family = code.id.to_string();
+                let mut event = meta.event(code.record.binding.school_id, AuditKind::TokensIssued);
+                event.user_id = Some(code.user_id);
+                event.grant_id = Some(code.grant_id);
                 let claimed = diesel::update(
                     authorization_codes::table
                         .find(&family)
@@ -486,6 +592,9 @@ impl Store {
                 .execute(c)?;
                 if claimed == 0 {
                     revoke_family(c, &family, now_secs)?;
+                    event.kind = AuditKind::CodeReplayed;
+                    event.reason = Some("the tokens of its first use were revoked".into());
+                    insert_audit(c, &event, now)?;
                     return Ok(Redemption::Rejected(GrantRejection::CodeReused));
                 }
                 let access_scopes = match check(&code) {
@@ -508,6 +617,8 @@ impl Store {
                     (&refresh, &code.scopes),
                     now_secs,
                 )?;
+                event.reason = Some(format!("scopes: {access_scopes}"));
+                insert_audit(c, &event, now)?;
                 Ok(Redemption::Issued(IssuedTokens {
                     school_id: code.record.binding.school_id,
                     user_id: code.user_id,
@@ -526,67 +637,72 @@ impl Store {
         &self,
         hash: TokenHash,
     ) -> Result<Option<RefreshRecord>, StorageError> {
-        self.run(move |c| {
-            refresh_tokens::table
-                .filter(refresh_tokens::token_hash.eq(hash.to_hex()))
-                .select(REFRESH_COLUMNS)
-                .first::<RefreshRow>(c)
-                .optional()?
-                .map(|row| row.record())
-                .transpose()
+        self.run(move |c| match find_refresh_row(c, &hash)? {
+            Some(row) => row.record(c).map(Some),
+            None => Ok(None),
         })
         .await
     }
 
     /// Rotates a refresh token in one transaction: `decide` returns the scopes
-    /// of the new access token or a rejection; on success the old token is
-    /// marked rotated and a new pair is stored in the same family.
+    /// of the new access token and how the token is used, or a rejection.
     ///
-    /// Presenting a rotated token, or losing a race to rotate it, is reuse: every
-    /// token of the grant is revoked and the answer is
-    /// [`GrantRejection::RefreshTokenReused`].
+    /// On [`RefreshUse::Rotate`] the token is marked rotated; on
+    /// [`RefreshUse::Retry`] the pair its earlier rotation issued is revoked.
+    /// Either way one new pair is stored in the same family, so a family never
+    /// has more than one live refresh token. Presenting a rotated token outside
+    /// the retry window, or losing a race to rotate it, is reuse: every token of
+    /// the grant is revoked and the answer is [`GrantRejection::RefreshTokenReused`].
     pub async fn rotate_refresh_token<F>(
         &self,
         hash: TokenHash,
-        access: NewToken,
-        refresh: NewToken,
+        (access, refresh): (NewToken, NewToken),
+        meta: AuditMeta,
         now: DateTime<Utc>,
         decide: F,
     ) -> Result<Redemption, StorageError>
     where
-        F: FnOnce(&RefreshRecord) -> Result<ScopeSet, GrantRejection> + Send + 'static,
+        F: FnOnce(&RefreshRecord) -> Result<(ScopeSet, RefreshUse), GrantRejection>
+            + Send
+            + 'static,
     {
         self.run(move |c| {
             c.immediate_transaction(|c| {
                 let now_secs = to_secs(now);
-                let Some(row) = refresh_tokens::table
-                    .filter(refresh_tokens::token_hash.eq(hash.to_hex()))
-                    .select(REFRESH_COLUMNS)
-                    .first::<RefreshRow>(c)
-                    .optional()?
-                else {
+                let Some(row) = find_refresh_row(c, &hash)? else {
                     return Ok(Redemption::Rejected(GrantRejection::NotFound));
                 };
-                let record = row.record()?;
-                let scopes_now = match decide(&record) {
-                    Ok(scopes) => scopes,
-                    Err(GrantRejection::RefreshTokenReused) => {
-                        revoke_grant_tokens(c, &row.grant_id, now_secs)?;
-                        return Ok(Redemption::Rejected(GrantRejection::RefreshTokenReused));
-                    }
+                let record = row.record(c)?;
+                let mut event = meta.event(record.binding.school_id, AuditKind::TokensRefreshed);
+                event.user_id = Some(parse(&row.user_id, "user id")?);
+                event.grant_id = Some(parse(&row.grant_id, "grant id")?);
+                let mut reuse = |c: &mut Conn| -> Result<Redemption, StorageError> {
+                    revoke_grant_tokens(c, &row.grant_id, now_secs)?;
+                    event.kind = AuditKind::RefreshTokenReused;
+                    event.reason = Some("every token of the grant was revoked".into());
+                    insert_audit(c, &event, now)?;
+                    Ok(Redemption::Rejected(GrantRejection::RefreshTokenReused))
+                };
+                let (scopes_now, how) = match decide(&record) {
+                    Ok(decision) => decision,
+                    Err(GrantRejection::RefreshTokenReused) => return reuse(c),
                     Err(rejection) => return Ok(Redemption::Rejected(rejection)),
                 };
-                let claimed = diesel::update(
-                    refresh_tokens::table
-                        .find(&row.id)
-                        .filter(refresh_tokens::rotated_at.is_null())
-                        .filter(refresh_tokens::revoked_at.is_null()),
-                )
-                .set(refresh_tokens::rotated_at.eq(now_secs))
-                .execute(c)?;
-                if claimed == 0 {
-                    revoke_grant_tokens(c, &row.grant_id, now_secs)?;
-                    return Ok(Redemption::Rejected(GrantRejection::RefreshTokenReused));
+                match how {
+                    RefreshUse::Rotate => {
+                        let claimed = diesel::update(
+                            refresh_tokens::table
+                                .find(&row.id)
+                                .filter(refresh_tokens::rotated_at.is_null())
+                                .filter(refresh_tokens::revoked_at.is_null()),
+                        )
+                        .set(refresh_tokens::rotated_at.eq(now_secs))
+                        .execute(c)?;
+                        if claimed == 0 {
+                            return reuse(c);
+                        }
+                    }
+                    RefreshUse::Retry => revoke_successor_pair(c, &row.id, now_secs)?,
                 }
                 let lineage = Lineage {
                     grant_id: row.grant_id.clone(),
@@ -604,6 +720,11 @@ impl Store {
                     (&refresh, &record.scopes),
                     now_secs,
                 )?;
+                event.reason = Some(match how {
+                    RefreshUse::Rotate => format!("scopes: {scopes_now}"),
+                    RefreshUse::Retry => format!("retry within the window; scopes: {scopes_now}"),
+                });
+                insert_audit(c, &event, now)?;
                 Ok(Redemption::Issued(IssuedTokens {
                     school_id: record.binding.school_id,
                     user_id: parse(&row.user_id, "user id")?,
@@ -630,6 +751,7 @@ impl Store {
                 .filter(access_tokens::token_hash.eq(hash.to_hex()))
                 .select((
                     access_tokens::school_id,
+                    access_tokens::via_platform,
                     access_tokens::user_id,
                     access_tokens::application_id,
                     applications::client_id,
@@ -641,9 +763,20 @@ impl Store {
                 .first(c)
                 .optional()?;
             row.map(
-                |(school, user, app, client_id, token_scopes, created, expires, revoked)| {
+                |(
+                    school,
+                    via_platform,
+                    user,
+                    app,
+                    client_id,
+                    token_scopes,
+                    created,
+                    expires,
+                    revoked,
+                )| {
                     Ok(AccessTokenRecord {
                         school_id: parse(&school, "school id")?,
+                        via_platform,
                         user_id: parse(&user, "user id")?,
                         application_id: parse(&app, "application id")?,
                         client_id: ClientId::parse(&client_id)
@@ -661,7 +794,7 @@ impl Store {
     }
 
     /// Whether an access token with this digest is live: unrevoked and
-    /// unexpired. Used by tests and by the endpoints that accept bearer tokens.
+    /// unexpired.
     pub async fn is_access_token_active(
         &self,
         hash: TokenHash,
@@ -678,4 +811,260 @@ impl Store {
         })
         .await
     }
+
+    /// Revokes one access token (RFC 7009). The caller has checked that the
+    /// revoking client owns it. Already revoked tokens are left as they are.
+    pub async fn revoke_access_token(
+        &self,
+        hash: TokenHash,
+        meta: AuditMeta,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        self.run(move |c| {
+            c.immediate_transaction(|c| {
+                let row: Option<(String, String, String)> = access_tokens::table
+                    .filter(access_tokens::token_hash.eq(hash.to_hex()))
+                    .filter(access_tokens::revoked_at.is_null())
+                    .select((
+                        access_tokens::school_id,
+                        access_tokens::user_id,
+                        access_tokens::grant_id,
+                    ))
+                    .first(c)
+                    .optional()?;
+                let Some((school, user, grant)) = row else {
+                    return Ok(());
+                };
+                diesel::update(
+                    access_tokens::table.filter(access_tokens::token_hash.eq(hash.to_hex())),
+                )
+                .set(access_tokens::revoked_at.eq(to_secs(now)))
+                .execute(c)?;
+                let mut event = meta.event(parse(&school, "school id")?, AuditKind::TokenRevoked);
+                event.user_id = Some(parse(&user, "user id")?);
+                event.grant_id = Some(parse(&grant, "grant id")?);
+                event.reason = Some("access token revoked by its client".into());
+                insert_audit(c, &event, now)
+            })
+        })
+        .await
+    }
+
+    /// Revokes a refresh token and its whole family (RFC 7009 §2.1). The caller
+    /// has checked that the revoking client owns it.
+    pub async fn revoke_refresh_family(
+        &self,
+        hash: TokenHash,
+        meta: AuditMeta,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        self.run(move |c| {
+            c.immediate_transaction(|c| {
+                let Some(row) = find_refresh_row(c, &hash)? else {
+                    return Ok(());
+                };
+                revoke_family(c, &row.family_id, to_secs(now))?;
+                let mut event =
+                    meta.event(parse(&row.school_id, "school id")?, AuditKind::TokenRevoked);
+                event.user_id = Some(parse(&row.user_id, "user id")?);
+                event.grant_id = Some(parse(&row.grant_id, "grant id")?);
+                event.reason = Some("refresh token and its family revoked by its client".into());
+                insert_audit(c, &event, now)
+            })
+        })
+        .await
+    }
+
+    /// A user's grants in one school, newest first.
+    pub async fn list_user_grants(
+        &self,
+        user: UserId,
+        school: SchoolId,
+    ) -> Result<Vec<GrantSummary>, StorageError> {
+        self.list_grants(Some(user), school, None, None, 500).await
+    }
+
+    /// Grants of a school, newest first, optionally of one application; at most
+    /// `limit`, older than the grant `after` when paging.
+    pub async fn list_grants(
+        &self,
+        user: Option<UserId>,
+        school: SchoolId,
+        app: Option<ApplicationId>,
+        after: Option<GrantId>,
+        limit: i64,
+    ) -> Result<Vec<GrantSummary>, StorageError> {
+        use crate::schema::users;
+        self.run(move |c| {
+            let mut query = grants::table
+                .inner_join(applications::table.on(applications::id.eq(grants::application_id)))
+                .inner_join(users::table.on(users::id.eq(grants::user_id)))
+                .filter(grants::school_id.eq(school.to_string()))
+                .order((grants::created_at.desc(), grants::id.desc()))
+                .limit(limit)
+                .into_boxed();
+            if let Some(user) = user {
+                query = query.filter(grants::user_id.eq(user.to_string()));
+            }
+            if let Some(app) = app {
+                query = query.filter(grants::application_id.eq(app.to_string()));
+            }
+            if let Some(after) = after {
+                let anchor: Option<(i64, String)> = grants::table
+                    .find(after.to_string())
+                    .select((grants::created_at, grants::id))
+                    .first(c)
+                    .optional()?;
+                if let Some((created, id)) = anchor {
+                    query = query.filter(
+                        grants::created_at
+                            .lt(created)
+                            .or(grants::created_at.eq(created).and(grants::id.lt(id))),
+                    );
+                }
+            }
+            let rows: Vec<GrantSummaryRow> = query
+                .select((
+                    grants::id,
+                    grants::school_id,
+                    grants::user_id,
+                    users::email,
+                    applications::client_id,
+                    applications::name,
+                    grants::scopes,
+                    grants::created_at,
+                    grants::updated_at,
+                ))
+                .load(c)?;
+            grant_summaries(rows)
+        })
+        .await
+    }
+
+    /// Revokes a grant of `school` with every token issued from it. `user`, when
+    /// given, must be the grant's user (people revoke only their own). Returns
+    /// whether a grant was revoked.
+    pub async fn revoke_grant(
+        &self,
+        grant: GrantId,
+        school: SchoolId,
+        user: Option<UserId>,
+        meta: AuditMeta,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StorageError> {
+        self.run(move |c| {
+            c.immediate_transaction(|c| revoke_grant_in(c, grant, school, user, &meta, now))
+        })
+        .await
+    }
+
+    /// Revokes every grant of an application in `school`. Returns how many.
+    pub async fn revoke_application_grants(
+        &self,
+        app: ApplicationId,
+        school: SchoolId,
+        meta: AuditMeta,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StorageError> {
+        self.run(move |c| {
+            c.immediate_transaction(|c| {
+                let ids: Vec<String> = grants::table
+                    .filter(grants::application_id.eq(app.to_string()))
+                    .filter(grants::school_id.eq(school.to_string()))
+                    .select(grants::id)
+                    .load(c)?;
+                let mut revoked = 0;
+                for id in ids {
+                    if revoke_grant_in(c, parse(&id, "grant id")?, school, None, &meta, now)? {
+                        revoked += 1;
+                    }
+                }
+                Ok(revoked)
+            })
+        })
+        .await
+    }
+
+    /// Deletes codes, tokens and sessions that expired more than `retention`
+    /// before `now`, at most `batch` rows of each kind. Returns how many rows
+    /// were deleted; run it again while it returns a full batch.
+    pub async fn prune_expired(
+        &self,
+        now: DateTime<Utc>,
+        retention: Duration,
+        batch: i64,
+    ) -> Result<usize, StorageError> {
+        use crate::schema::sessions;
+        self.run(move |c| {
+            let cutoff = to_secs(now - retention);
+            let mut deleted = 0;
+            let codes: Vec<String> = authorization_codes::table
+                .filter(authorization_codes::expires_at.lt(cutoff))
+                .select(authorization_codes::id)
+                .limit(batch)
+                .load(c)?;
+            deleted += diesel::delete(
+                authorization_codes::table.filter(authorization_codes::id.eq_any(codes)),
+            )
+            .execute(c)?;
+            let access: Vec<String> = access_tokens::table
+                .filter(access_tokens::expires_at.lt(cutoff))
+                .select(access_tokens::id)
+                .limit(batch)
+                .load(c)?;
+            deleted +=
+                diesel::delete(access_tokens::table.filter(access_tokens::id.eq_any(access)))
+                    .execute(c)?;
+            let refresh: Vec<String> = refresh_tokens::table
+                .filter(refresh_tokens::expires_at.lt(cutoff))
+                .select(refresh_tokens::id)
+                .limit(batch)
+                .load(c)?;
+            deleted +=
+                diesel::delete(refresh_tokens::table.filter(refresh_tokens::id.eq_any(refresh)))
+                    .execute(c)?;
+            let old_sessions: Vec<String> = sessions::table
+                .filter(sessions::expires_at.lt(cutoff))
+                .select(sessions::id)
+                .limit(batch)
+                .load(c)?;
+            deleted += diesel::delete(sessions::table.filter(sessions::id.eq_any(old_sessions)))
+                .execute(c)?;
+            Ok(deleted)
+        })
+        .await
+    }
+}
+
+fn revoke_grant_in(
+    c: &mut Conn,
+    grant: GrantId,
+    school: SchoolId,
+    user: Option<UserId>,
+    meta: &AuditMeta,
+    now: DateTime<Utc>,
+) -> Result<bool, StorageError> {
+    let row: Option<(String, String)> = grants::table
+        .find(grant.to_string())
+        .filter(grants::school_id.eq(school.to_string()))
+        .inner_join(applications::table.on(applications::id.eq(grants::application_id)))
+        .select((grants::user_id, applications::client_id))
+        .first(c)
+        .optional()?;
+    let Some((owner, client_id)) = row else {
+        return Ok(false);
+    };
+    let owner: UserId = parse(&owner, "user id")?;
+    if user.is_some_and(|u| u != owner) {
+        return Ok(false);
+    }
+    revoke_grant_tokens(c, &grant.to_string(), to_secs(now))?;
+    diesel::delete(grants::table.find(grant.to_string())).execute(c)?;
+    let mut event = meta.event(school, AuditKind::GrantRevoked);
+    event.user_id = Some(owner);
+    event.client_id = ClientId::parse(&client_id).ok();
+    event.grant_id = Some(grant);
+    event.reason = Some("the grant and every token issued from it were revoked".into());
+    insert_audit(c, &event, now)?;
+    Ok(true)
 }

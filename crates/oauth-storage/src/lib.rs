@@ -11,6 +11,7 @@
 //! Every public operation is `async` and runs its queries on tokio's blocking
 //! pool, so a slow disk never stalls the HTTP workers.
 
+mod audit;
 mod directory;
 mod grants;
 mod rows;
@@ -25,8 +26,9 @@ use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use thiserror::Error;
 
+pub use audit::{AuditMeta, StoredAuditEvent};
 pub use directory::{NewApplication, NewSchool, NewUser, School, Session, StoredApplication, User};
-pub use grants::{Grant, IssuedTokens, NewCode, NewToken, Redemption, StoredCode};
+pub use grants::{Grant, GrantSummary, IssuedTokens, NewCode, NewToken, Redemption, StoredCode};
 
 /// The embedded SQLite migrations, applied by `migrate` and at start.
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");

@@ -102,6 +102,7 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         revoked_at -> Nullable<BigInt>,
+        parent_refresh_id -> Nullable<Text>,
     }
 }
 
@@ -135,6 +136,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_events (seq) {
+        seq -> BigInt,
+        school_id -> Text,
+        occurred_at -> BigInt,
+        kind -> Text,
+        outcome -> Text,
+        reason -> Nullable<Text>,
+        actor -> Text,
+        user_id -> Nullable<Text>,
+        client_id -> Nullable<Text>,
+        grant_id -> Nullable<Text>,
+        client_ip -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(school_domains -> schools (school_id));
 diesel::joinable!(memberships -> schools (school_id));
 diesel::joinable!(memberships -> users (user_id));
@@ -150,4 +167,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     access_tokens,
     refresh_tokens,
     sessions,
+    audit_events,
 );

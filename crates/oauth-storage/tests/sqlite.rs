@@ -9,6 +9,7 @@
 use chrono::{DateTime, Duration, Utc};
 use oauth_core::application::{Application, ClientType, Registration};
 use oauth_core::audience::{Audience, Role};
+use oauth_core::audit::Actor;
 use oauth_core::ids::{ApplicationId, ClientId, GrantId, SchoolId, Subdomain, UserId};
 use oauth_core::pkce::CodeChallenge;
 use oauth_core::redirect_uri::RedirectUri;
@@ -16,7 +17,8 @@ use oauth_core::scope::ScopeSet;
 use oauth_core::token::{Binding, CodeRecord, GrantRejection};
 use oauth_core::{ServedAt, TokenHash};
 use oauth_storage::{
-    NewApplication, NewCode, NewSchool, NewToken, NewUser, Redemption, Store, StoreOptions,
+    AuditMeta, NewApplication, NewCode, NewSchool, NewToken, NewUser, Redemption, Store,
+    StoreOptions,
 };
 use uuid::Uuid;
 
@@ -103,6 +105,13 @@ async fn fixture() -> Fixture {
     }
 }
 
+fn meta() -> AuditMeta {
+    AuditMeta {
+        actor: Actor::Client(ClientId::parse("quiz").unwrap()),
+        client_ip: None,
+    }
+}
+
 fn token(n: u8) -> NewToken {
     NewToken {
         hash: TokenHash::of(&format!("token-{n}")),
@@ -128,6 +137,8 @@ async fn issue_code(f: &Fixture, code: &str) {
                 nonce: None,
                 auth_time: now(),
             },
+            ClientId::parse("quiz").unwrap(),
+            meta(),
             now(),
         )
         .await
@@ -193,8 +204,8 @@ async fn a_code_is_redeemed_once_and_replay_revokes_its_tokens() {
         .store
         .redeem_code(
             TokenHash::of("code-1"),
-            token(1),
-            token(2),
+            (token(1), token(2)),
+            meta(),
             now(),
             move |_| scopes(),
         )
@@ -210,8 +221,8 @@ async fn a_code_is_redeemed_once_and_replay_revokes_its_tokens() {
         .store
         .redeem_code(
             TokenHash::of("code-1"),
-            token(3),
-            token(4),
+            (token(3), token(4)),
+            meta(),
             now(),
             move |_| scopes(),
         )
@@ -241,9 +252,13 @@ async fn a_failed_check_still_spends_the_code() {
     issue_code(&f, "code-2").await;
     let failed = f
         .store
-        .redeem_code(TokenHash::of("code-2"), token(1), token(2), now(), |_| {
-            Err(GrantRejection::VerifierMismatch)
-        })
+        .redeem_code(
+            TokenHash::of("code-2"),
+            (token(1), token(2)),
+            meta(),
+            now(),
+            |_| Err(GrantRejection::VerifierMismatch),
+        )
         .await
         .unwrap();
     assert!(matches!(
@@ -252,9 +267,13 @@ async fn a_failed_check_still_spends_the_code() {
     ));
     let retry = f
         .store
-        .redeem_code(TokenHash::of("code-2"), token(3), token(4), now(), |c| {
-            Ok(c.scopes.clone())
-        })
+        .redeem_code(
+            TokenHash::of("code-2"),
+            (token(3), token(4)),
+            meta(),
+            now(),
+            |c| Ok(c.scopes.clone()),
+        )
         .await
         .unwrap();
     assert!(matches!(
@@ -274,8 +293,8 @@ async fn of_sixteen_racing_redemptions_exactly_one_wins() {
             store
                 .redeem_code(
                     TokenHash::of("code-race"),
-                    token(100 + 2 * n),
-                    token(101 + 2 * n),
+                    (token(100 + 2 * n), token(101 + 2 * n)),
+                    meta(),
                     now(),
                     |c| Ok(c.scopes.clone()),
                 )
@@ -298,9 +317,13 @@ async fn of_sixteen_racing_rotations_exactly_one_wins_and_the_family_dies() {
     issue_code(&f, "code-3").await;
     let first = f
         .store
-        .redeem_code(TokenHash::of("code-3"), token(1), token(2), now(), |c| {
-            Ok(c.scopes.clone())
-        })
+        .redeem_code(
+            TokenHash::of("code-3"),
+            (token(1), token(2)),
+            meta(),
+            now(),
+            |c| Ok(c.scopes.clone()),
+        )
         .await
         .unwrap();
     assert!(matches!(first, Redemption::Issued(_)));
@@ -311,10 +334,13 @@ async fn of_sixteen_racing_rotations_exactly_one_wins_and_the_family_dies() {
             store
                 .rotate_refresh_token(
                     TokenHash::of("token-2"),
-                    token(10 + 2 * n),
-                    token(11 + 2 * n),
+                    (token(10 + 2 * n), token(11 + 2 * n)),
+                    meta(),
                     now(),
-                    |r| oauth_core::token::check_refresh_state(r, now()).map(|()| r.scopes.clone()),
+                    |r| {
+                        oauth_core::token::check_refresh_state(r, now(), Duration::zero())
+                            .map(|how| (r.scopes.clone(), how))
+                    },
                 )
                 .await
                 .unwrap()
@@ -339,4 +365,304 @@ async fn of_sixteen_racing_rotations_exactly_one_wins_and_the_family_dies() {
             .await
             .unwrap());
     }
+}
+
+fn refresh_with(
+    store: &Store,
+    presented: &str,
+    issued: u32,
+    at: DateTime<Utc>,
+    window: Duration,
+) -> impl std::future::Future<Output = Redemption> {
+    let store = store.clone();
+    let presented = TokenHash::of(presented);
+    let access = NewToken {
+        hash: TokenHash::of(&format!("at-{issued}")),
+        expires_at: at + Duration::hours(2),
+    };
+    let refresh = NewToken {
+        hash: TokenHash::of(&format!("rt-{issued}")),
+        expires_at: at + Duration::days(30),
+    };
+    async move {
+        store
+            .rotate_refresh_token(presented, (access, refresh), meta(), at, move |r| {
+                oauth_core::token::check_refresh_state(r, at, window)
+                    .map(|how| (r.scopes.clone(), how))
+            })
+            .await
+            .unwrap()
+    }
+}
+
+async fn live_refresh_tokens(store: &Store, issued: u32, at: DateTime<Utc>) -> usize {
+    let mut live = 0;
+    for n in 0..issued {
+        if let Some(r) = store
+            .find_refresh_token(TokenHash::of(&format!("rt-{n}")))
+            .await
+            .unwrap()
+        {
+            if r.rotated_at.is_none() && !r.revoked && r.expires_at > at {
+                live += 1;
+            }
+        }
+    }
+    live
+}
+
+/// Issues the first pair as `rt-0`/`at-0` from a fresh code.
+async fn first_pair(f: &Fixture) {
+    issue_code(f, "code-family").await;
+    let first = f
+        .store
+        .redeem_code(
+            TokenHash::of("code-family"),
+            (
+                NewToken {
+                    hash: TokenHash::of("at-0"),
+                    expires_at: now() + Duration::hours(2),
+                },
+                NewToken {
+                    hash: TokenHash::of("rt-0"),
+                    expires_at: now() + Duration::days(30),
+                },
+            ),
+            meta(),
+            now(),
+            |c| Ok(c.scopes.clone()),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(first, Redemption::Issued(_)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_family_never_has_two_live_refresh_tokens_with_the_retry_window_on() {
+    let f = fixture().await;
+    first_pair(&f).await;
+    let window = Duration::seconds(30);
+    // Sixteen concurrent presentations of the same token: with the window on,
+    // the later ones are retries, each replacing the pair before it.
+    let racing: Vec<_> = (1..=16)
+        .map(|n| tokio::spawn(refresh_with(&f.store, "rt-0", n, now(), window)))
+        .collect();
+    let mut issued = 0;
+    for handle in racing {
+        if matches!(handle.await.unwrap(), Redemption::Issued(_)) {
+            issued += 1;
+        }
+    }
+    assert!(issued >= 1);
+    assert_eq!(live_refresh_tokens(&f.store, 17, now()).await, 1);
+
+    // Random sequences of presentations of any earlier token, at times inside
+    // and outside the window: after every step at most one token is live.
+    let mut seed: u64 = 0x5eed;
+    let mut next = 17;
+    let mut clock = now();
+    for _ in 0..120 {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let pick = u32::try_from((seed >> 33) % u64::from(next)).unwrap();
+        clock += Duration::seconds(i64::try_from((seed >> 20) % 50).unwrap());
+        refresh_with(&f.store, &format!("rt-{pick}"), next, clock, window).await;
+        next += 1;
+        assert!(live_refresh_tokens(&f.store, next, clock).await <= 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_the_window_off_one_refresh_wins_and_reuse_kills_the_family() {
+    let f = fixture().await;
+    first_pair(&f).await;
+    let racing: Vec<_> = (1..=16)
+        .map(|n| tokio::spawn(refresh_with(&f.store, "rt-0", n, now(), Duration::zero())))
+        .collect();
+    let mut issued = 0;
+    for handle in racing {
+        if matches!(handle.await.unwrap(), Redemption::Issued(_)) {
+            issued += 1;
+        }
+    }
+    assert_eq!(issued, 1);
+    assert_eq!(live_refresh_tokens(&f.store, 17, now()).await, 0);
+}
+
+#[tokio::test]
+async fn a_retry_inside_the_window_replaces_the_lost_pair() {
+    let f = fixture().await;
+    first_pair(&f).await;
+    let window = Duration::seconds(30);
+    assert!(matches!(
+        refresh_with(&f.store, "rt-0", 1, now(), window).await,
+        Redemption::Issued(_)
+    ));
+    // The answer was lost; the client retries with rt-0 ten seconds later.
+    let later = now() + Duration::seconds(10);
+    assert!(matches!(
+        refresh_with(&f.store, "rt-0", 2, later, window).await,
+        Redemption::Issued(_)
+    ));
+    assert!(!f
+        .store
+        .is_access_token_active(TokenHash::of("at-1"), later)
+        .await
+        .unwrap());
+    assert!(
+        f.store
+            .find_refresh_token(TokenHash::of("rt-1"))
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked
+    );
+    assert!(f
+        .store
+        .is_access_token_active(TokenHash::of("at-2"), later)
+        .await
+        .unwrap());
+    // Outside the window the same presentation is reuse.
+    let too_late = now() + Duration::seconds(45);
+    let reused = refresh_with(&f.store, "rt-0", 3, too_late, window).await;
+    assert!(matches!(
+        reused,
+        Redemption::Rejected(GrantRejection::RefreshTokenReused)
+    ));
+    assert!(!f
+        .store
+        .is_access_token_active(TokenHash::of("at-2"), too_late)
+        .await
+        .unwrap());
+}
+
+/// C22: a code or token used one second before its expiry is accepted; at its
+/// expiry second and after, refused (the clock is injected).
+#[tokio::test]
+async fn c22_expiry_is_checked_at_the_boundary_second() {
+    let f = fixture().await;
+    let code_expiry = now() + Duration::minutes(5);
+    let exchange = |code: &'static str, at: DateTime<Utc>| {
+        let store = f.store.clone();
+        async move {
+            store
+                .redeem_code(
+                    TokenHash::of(code),
+                    (token(1), token(2)),
+                    meta(),
+                    at,
+                    move |c| {
+                        oauth_core::token::check_code_exchange(
+                            &c.record,
+                            Some("http://127.0.0.1:5000/cb"),
+                            Some("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+                            at,
+                        )?;
+                        Ok(c.scopes.clone())
+                    },
+                )
+                .await
+                .unwrap()
+        }
+    };
+    issue_code(&f, "code-before").await;
+    assert!(matches!(
+        exchange("code-before", code_expiry - Duration::seconds(1)).await,
+        Redemption::Issued(_)
+    ));
+    issue_code(&f, "code-at").await;
+    assert!(matches!(
+        exchange("code-at", code_expiry).await,
+        Redemption::Rejected(GrantRejection::Expired)
+    ));
+    issue_code(&f, "code-after").await;
+    assert!(matches!(
+        exchange("code-after", code_expiry + Duration::seconds(1)).await,
+        Redemption::Rejected(GrantRejection::Expired)
+    ));
+
+    // The refresh token from the first exchange (token-2) expires two hours on.
+    let refresh_expiry = now() + Duration::hours(2);
+    let refresh_at = |at: DateTime<Utc>| {
+        let store = f.store.clone();
+        async move {
+            store
+                .rotate_refresh_token(
+                    TokenHash::of("token-2"),
+                    (token(3), token(4)),
+                    meta(),
+                    at,
+                    move |r| {
+                        oauth_core::token::check_refresh_state(r, at, Duration::zero())
+                            .map(|how| (r.scopes.clone(), how))
+                    },
+                )
+                .await
+                .unwrap()
+        }
+    };
+    assert!(matches!(
+        refresh_at(refresh_expiry).await,
+        Redemption::Rejected(GrantRejection::Expired)
+    ));
+    assert!(matches!(
+        refresh_at(refresh_expiry - Duration::seconds(1)).await,
+        Redemption::Issued(_)
+    ));
+}
+
+#[tokio::test]
+async fn pruning_deletes_only_what_expired_before_the_retention_window() {
+    let f = fixture().await;
+    first_pair(&f).await;
+    let retention = Duration::days(1);
+    // Nothing has expired yet.
+    assert_eq!(
+        f.store.prune_expired(now(), retention, 100).await.unwrap(),
+        0
+    );
+    // A year on, the code, both tokens are past expiry and retention.
+    let later = now() + Duration::days(365);
+    let deleted = f.store.prune_expired(later, retention, 100).await.unwrap();
+    assert_eq!(deleted, 3);
+    assert!(f
+        .store
+        .find_refresh_token(TokenHash::of("rt-0"))
+        .await
+        .unwrap()
+        .is_none());
+}
+
+#[tokio::test]
+async fn audit_events_are_written_with_the_change_and_listed_newest_first() {
+    let f = fixture().await;
+    first_pair(&f).await;
+    refresh_with(&f.store, "rt-0", 1, now(), Duration::zero()).await;
+    refresh_with(&f.store, "rt-0", 2, now(), Duration::zero()).await;
+    let events = f.store.list_audit_events(f.school, None, 10).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "refresh_token.reused",
+            "tokens.refreshed",
+            "tokens.issued",
+            "authorization.granted"
+        ]
+    );
+    assert_eq!(events[0].outcome, "failure");
+    let older = f
+        .store
+        .list_audit_events(f.school, Some(events[1].seq), 10)
+        .await
+        .unwrap();
+    assert_eq!(older.len(), 2);
+    let other_school = SchoolId::from_uuid(Uuid::new_v4());
+    assert!(f
+        .store
+        .list_audit_events(other_school, None, 10)
+        .await
+        .unwrap()
+        .is_empty());
 }
