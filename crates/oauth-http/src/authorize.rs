@@ -44,7 +44,11 @@ pub fn host_error_page(state: &AppState, error: HostError) -> HttpResponse {
     }
 }
 
-fn unavailable(state: &AppState, school_name: &str, error: &StorageError) -> HttpResponse {
+pub(crate) fn unavailable(
+    state: &AppState,
+    school_name: &str,
+    error: &StorageError,
+) -> HttpResponse {
     tracing::error!(error = %error, "storage failed during authorization");
     state.pages.error(
         StatusCode::SERVICE_UNAVAILABLE,

@@ -9,8 +9,10 @@
 //! This crate may depend on `oauth-core`, `oauth-storage` and actix-web; it
 //! must never log a token, code, verifier, secret, password, cookie or email.
 
+mod admin_api;
 mod authorize;
 mod client_auth;
+mod connected;
 mod host;
 mod lifecycle;
 mod login;
@@ -100,11 +102,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(login::login_submit)),
         )
         .service(web::resource("/oauth/logout").route(web::post().to(login::logout)))
+        .service(web::resource("/oauth/connected-apps").route(web::get().to(connected::page)))
+        .service(
+            web::resource("/oauth/connected-apps/revoke").route(web::post().to(connected::revoke)),
+        )
         .service(
             web::resource("/api/oauth/token")
                 .route(web::post().to(token::token))
                 .default_service(web::to(|| respond::method_not_allowed("POST"))),
         )
+        .route("/api/admin/session", web::get().to(admin_api::session))
+        .route("/api/admin/grants", web::get().to(admin_api::list_grants))
+        .route(
+            "/api/admin/grants/{id}/revoke",
+            web::post().to(admin_api::revoke_grant),
+        )
+        .route(
+            "/api/admin/applications/{client_id}/revoke-grants",
+            web::post().to(admin_api::revoke_application_grants),
+        )
+        .route("/api/admin/audit", web::get().to(admin_api::audit))
         .service(
             web::resource("/api/oauth/revoke")
                 .route(web::post().to(lifecycle::revoke))

@@ -61,7 +61,11 @@ pub async fn current(
 /// so the login form cannot be used as an open redirect.
 fn safe_return_to(return_to: Option<&str>) -> String {
     match return_to {
-        Some(path) if path == "/oauth/authorize" || path.starts_with("/oauth/authorize?") => {
+        Some(path)
+            if path == "/oauth/authorize"
+                || path.starts_with("/oauth/authorize?")
+                || path == "/oauth/connected-apps" =>
+        {
             path.to_owned()
         }
         _ => "/oauth/authorize".to_owned(),

@@ -24,6 +24,10 @@ impl Pages {
             ("consent.html", include_str!("../templates/consent.html")),
             ("denied.html", include_str!("../templates/denied.html")),
             ("picker.html", include_str!("../templates/picker.html")),
+            (
+                "connected.html",
+                include_str!("../templates/connected.html"),
+            ),
         ] {
             // The templates are part of the binary and covered by tests; a syntax
             // error in one is a build defect, reported when the page is rendered.

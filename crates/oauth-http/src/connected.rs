@@ -1,0 +1,157 @@
+//! The connected-apps page: people see which applications may act for them in
+//! this school, and revoke any of them. Revocation takes effect on the next
+//! request of the application.
+
+use actix_web::http::StatusCode;
+use actix_web::web::{self, Bytes};
+use actix_web::{HttpRequest, HttpResponse};
+use chrono::Utc;
+use minijinja::context;
+use oauth_core::audit::Actor;
+use oauth_core::{GrantId, ServedAt};
+use oauth_storage::AuditMeta;
+
+use crate::authorize::host_error_page;
+use crate::host::resolve;
+use crate::login;
+use crate::respond::redirect;
+use crate::security::constant_time_eq;
+use crate::AppState;
+
+const PATH: &str = "/oauth/connected-apps";
+
+/// `GET /oauth/connected-apps`.
+pub async fn page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let resolved = match resolve(&req, &state).await {
+        Ok(resolved) => resolved,
+        Err(e) => return host_error_page(&state, e),
+    };
+    let ServedAt::School(school) = resolved.served_at else {
+        return state.pages.error(
+            StatusCode::NOT_FOUND,
+            resolved.display_name(),
+            "Open this page at your school",
+            "Connected applications are listed at your school's own address.",
+            None,
+        );
+    };
+    let logged_in = match login::current(&req, &state, &resolved).await {
+        Ok(Some(logged_in)) => logged_in,
+        Ok(None) => {
+            return redirect(
+                StatusCode::FOUND,
+                &format!("/oauth/login?return_to={}", urlencode(PATH)),
+            )
+        }
+        Err(e) => return crate::authorize::unavailable(&state, resolved.display_name(), &e),
+    };
+    let grants = match state
+        .store
+        .list_user_grants(logged_in.user.id, school)
+        .await
+    {
+        Ok(grants) => grants,
+        Err(e) => return crate::authorize::unavailable(&state, resolved.display_name(), &e),
+    };
+    let notice = req
+        .query_string()
+        .contains("revoked=1")
+        .then_some("Access revoked.");
+    let grants: Vec<_> = grants
+        .iter()
+        .map(|g| {
+            context! {
+                id => g.id.to_string(),
+                name => &g.application_name,
+                scopes => g.scopes.iter().map(|s| s.description()).collect::<Vec<_>>(),
+                created => g.created_at.format("%Y-%m-%d").to_string(),
+            }
+        })
+        .collect();
+    state.pages.render(
+        StatusCode::OK,
+        "connected.html",
+        context! {
+            school_name => resolved.display_name(),
+            title => "Connected applications",
+            user_email => &logged_in.user.email,
+            grants,
+            notice,
+            csrf_token => &logged_in.csrf_token,
+        },
+    )
+}
+
+/// `POST /oauth/connected-apps/revoke`: a person revokes one of their grants.
+pub async fn revoke(req: HttpRequest, state: web::Data<AppState>, body: Bytes) -> HttpResponse {
+    let resolved = match resolve(&req, &state).await {
+        Ok(resolved) => resolved,
+        Err(e) => return host_error_page(&state, e),
+    };
+    let school_name = resolved.display_name().to_owned();
+    let ServedAt::School(school) = resolved.served_at else {
+        return state.pages.error(
+            StatusCode::NOT_FOUND,
+            &school_name,
+            "Not found",
+            "There is nothing to revoke here.",
+            None,
+        );
+    };
+    let logged_in = match login::current(&req, &state, &resolved).await {
+        Ok(Some(logged_in)) => logged_in,
+        Ok(None) => return redirect(StatusCode::SEE_OTHER, PATH),
+        Err(e) => return crate::authorize::unavailable(&state, &school_name, &e),
+    };
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    let field = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if !field("csrf_token").is_some_and(|sent| constant_time_eq(sent, &logged_in.csrf_token)) {
+        return state.pages.error(
+            StatusCode::FORBIDDEN,
+            &school_name,
+            "Nothing was revoked",
+            "The request did not come from the connected applications page.",
+            None,
+        );
+    }
+    let Some(grant) = field("grant_id").and_then(|g| g.parse::<GrantId>().ok()) else {
+        return state.pages.error(
+            StatusCode::BAD_REQUEST,
+            &school_name,
+            "Nothing was revoked",
+            "No application was named.",
+            None,
+        );
+    };
+    let meta = AuditMeta {
+        actor: Actor::User(logged_in.user.id),
+        client_ip: resolved.client_ip.clone(),
+    };
+    match state
+        .store
+        .revoke_grant(grant, school, Some(logged_in.user.id), meta, Utc::now())
+        .await
+    {
+        Ok(true) => {
+            tracing::info!(grant.id = %grant, user.id = %logged_in.user.id, "user revoked a grant");
+            redirect(StatusCode::SEE_OTHER, &format!("{PATH}?revoked=1"))
+        }
+        Ok(false) => state.pages.error(
+            StatusCode::NOT_FOUND,
+            &school_name,
+            "Nothing was revoked",
+            "That access does not exist or is not yours.",
+            None,
+        ),
+        Err(e) => crate::authorize::unavailable(&state, &school_name, &e),
+    }
+}
+
+fn urlencode(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
