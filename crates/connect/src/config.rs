@@ -10,7 +10,9 @@ use anyhow::{bail, Context as _};
 use chrono::Duration;
 use figment::providers::{Env, Format as _, Serialized, Toml};
 use figment::Figment;
-use oauth_http::{HttpConfig, TrustedProxies};
+use oauth_core::scope::validate_registration_scopes;
+use oauth_core::{Audience, Registration, ScopeSet};
+use oauth_http::{DynamicRegistration, HttpConfig, TrustedProxies};
 use serde::{Deserialize, Serialize};
 
 /// Every setting, with its default.
@@ -54,6 +56,19 @@ pub struct Config {
     /// How long expired rows are kept before pruning (for investigations).
     /// `CONNECT_PRUNE_RETENTION_SECONDS`; default 604800 (7 days).
     pub prune_retention_seconds: u32,
+    /// Whether dynamic client registration (RFC 7591) is open.
+    /// `CONNECT_DYNAMIC_REGISTRATION_ENABLED`; default false.
+    pub dynamic_registration_enabled: bool,
+    /// The audience of dynamically registered clients: `org_admin` or `member`
+    /// (never `staff`). `CONNECT_DYNAMIC_REGISTRATION_AUDIENCE`; default `org_admin`.
+    pub dynamic_registration_audience: String,
+    /// The scopes they may get (`family:*` allowed), within the audience's
+    /// ceiling. `CONNECT_DYNAMIC_REGISTRATION_SCOPES`; default
+    /// `openid profile email courses:* students:* pages:*`.
+    pub dynamic_registration_scopes: String,
+    /// Registrations per client address per minute.
+    /// `CONNECT_DYNAMIC_REGISTRATION_PER_MINUTE`; default 10.
+    pub dynamic_registration_per_minute: u32,
     /// HTTP worker threads; 0 means one per core. `CONNECT_WORKERS`; default 0.
     pub workers: usize,
 }
@@ -73,6 +88,10 @@ impl Default for Config {
             refresh_retry_window_seconds: 0,
             prune_interval_seconds: 300,
             prune_retention_seconds: 7 * 24 * 3600,
+            dynamic_registration_enabled: false,
+            dynamic_registration_audience: "org_admin".into(),
+            dynamic_registration_scopes: "openid profile email courses:* students:* pages:*".into(),
+            dynamic_registration_per_minute: 10,
             workers: 0,
         }
     }
@@ -125,7 +144,27 @@ impl Config {
             bail!("database_max_connections must be at least 1");
         }
         TrustedProxies::parse(&self.trusted_proxies)?;
+        self.dynamic_registration()?;
         Ok(())
+    }
+
+    /// The dynamic registration settings, checked against the core rules.
+    fn dynamic_registration(&self) -> anyhow::Result<Option<DynamicRegistration>> {
+        if !self.dynamic_registration_enabled {
+            return Ok(None);
+        }
+        let audience: Audience = self.dynamic_registration_audience.parse()?;
+        if audience == Audience::Staff {
+            bail!("dynamic_registration_audience cannot be staff");
+        }
+        let scopes = ScopeSet::parse_config(&self.dynamic_registration_scopes)?;
+        validate_registration_scopes(&Registration::Platform, audience, &scopes)
+            .context("dynamic_registration_scopes")?;
+        Ok(Some(DynamicRegistration {
+            audience,
+            scopes,
+            per_minute: self.dynamic_registration_per_minute.max(1),
+        }))
     }
 
     /// The HTTP layer's part of the configuration.
@@ -140,6 +179,7 @@ impl Config {
             )),
             session_lifetime: Duration::seconds(i64::from(self.session_lifetime_seconds)),
             refresh_retry_window: Duration::seconds(i64::from(self.refresh_retry_window_seconds)),
+            dynamic_registration: self.dynamic_registration()?,
         })
     }
 }

@@ -15,7 +15,11 @@ const DEMO_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 /// Seeds schools, users and applications. Safe to run again: what exists is
 /// left as it is.
-pub async fn seed(operator: &Operator, port: u16) -> anyhow::Result<()> {
+pub async fn seed(
+    store: &oauth_storage::Store,
+    operator: &Operator,
+    port: u16,
+) -> anyhow::Result<()> {
     let demo = operator.ensure_school("demo", "Demo School").await?;
     let other = operator.ensure_school("other", "Other School").await?;
     operator
@@ -99,6 +103,15 @@ pub async fn seed(operator: &Operator, port: u16) -> anyhow::Result<()> {
     ];
     for spec in apps {
         operator.ensure_application(spec).await?;
+    }
+    for (path, name) in [
+        ("/mcp", "Demo School MCP"),
+        ("/api/graphql", "Demo School API"),
+    ] {
+        let resource = format!("http://localhost:{port}{path}");
+        store
+            .upsert_school_resource(demo.id, resource, name.into(), chrono::Utc::now())
+            .await?;
     }
     Ok(())
 }

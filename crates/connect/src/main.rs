@@ -96,9 +96,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             config.database_url = database_url;
             config.platform_host = format!("127.0.0.1:{}", listen.port());
             config.base_domain = format!("localhost:{}", listen.port());
+            config.dynamic_registration_enabled = true;
             config.validate()?;
             let store = open_store(&config)?;
-            demo::seed(&Operator::new(store), listen.port())
+            demo::seed(&store, &Operator::new(store.clone()), listen.port())
                 .await
                 .context("seeding the demo failed")?;
             demo::print_banner(listen.port())?;
@@ -149,6 +150,13 @@ fn open_store(config: &Config) -> anyhow::Result<Store> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let store = open_store(&config)?;
+    if Operator::new(store.clone())
+        .ensure_signing_key()
+        .await
+        .context("creating the first signing key failed")?
+    {
+        tracing::info!("created the first ID token signing key");
+    }
     tokio::spawn(prune_forever(
         store.clone(),
         std::time::Duration::from_secs(u64::from(config.prune_interval_seconds)),

@@ -57,6 +57,25 @@ pub enum OperatorCommand {
     /// Register an application.
     #[command(name = "app-register")]
     AppRegister(AppRegister),
+    /// Register a protected resource (RFC 8707) of a school, such as its MCP
+    /// endpoint or API; tokens can then be bound to it with `resource`.
+    #[command(name = "resource-add")]
+    ResourceAdd {
+        /// The school's subdomain.
+        subdomain: String,
+        /// The resource's absolute URI, e.g. https://demo.teachify.tw/mcp.
+        resource: String,
+        /// A name people can read.
+        #[arg(long, default_value = "API")]
+        name: String,
+    },
+    /// Create a new ID token signing key; the previous one stays published
+    /// until tokens it signed have expired.
+    #[command(name = "signing-key-rotate")]
+    SigningKeyRotate,
+    /// List published signing keys.
+    #[command(name = "signing-key-list")]
+    SigningKeyList,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -170,6 +189,36 @@ pub async fn run(store: oauth_storage::Store, command: OperatorCommand) -> anyho
             let password = read_line_from_stdin()?;
             let id = operator.ensure_user(&email, &name, &password).await?;
             out(&format!("created user {email} with id {id}"))
+        }
+        OperatorCommand::ResourceAdd {
+            subdomain,
+            resource,
+            name,
+        } => {
+            let resource = oauth_core::resource::parse_resource(&resource)?;
+            let id = school_id(&store, &subdomain).await?;
+            store
+                .upsert_school_resource(id, resource.clone(), name, chrono::Utc::now())
+                .await?;
+            out(&format!("school {subdomain} has the resource {resource}"))
+        }
+        OperatorCommand::SigningKeyRotate => {
+            let kid = operator.rotate_signing_key().await?;
+            out(&format!("signing with the new key {kid}"))
+        }
+        OperatorCommand::SigningKeyList => {
+            let keys = store
+                .list_published_keys(chrono::Utc::now(), chrono::Duration::days(3650))
+                .await?;
+            for key in keys {
+                let state = if key.retired_at.is_some() {
+                    "retired"
+                } else {
+                    "active"
+                };
+                out(&format!("{} {state}", key.kid))?;
+            }
+            Ok(())
         }
         OperatorCommand::UserSetStaff { email, staff } => {
             let user = store

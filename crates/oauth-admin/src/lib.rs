@@ -296,3 +296,54 @@ impl Operator {
         self.register_application(spec).await.map(|_| true)
     }
 }
+
+/// The signing algorithm of ID tokens (RS256 is required for interoperability).
+pub const SIGNING_ALGORITHM: &str = "RS256";
+
+impl Operator {
+    /// Generates a new RSA signing key and makes it the active one. The
+    /// previous key stays published so tokens it signed can still be checked.
+    /// Returns the new key id.
+    pub async fn rotate_signing_key(&self) -> Result<String, AdminError> {
+        let (kid, pem, jwk) = generate_rsa_key()?;
+        self.store
+            .insert_signing_key(kid.clone(), SIGNING_ALGORITHM, pem, jwk, Utc::now())
+            .await?;
+        tracing::info!(kid = %kid, "signing key rotated");
+        Ok(kid)
+    }
+
+    /// Creates a signing key when there is none yet. Returns whether it did.
+    pub async fn ensure_signing_key(&self) -> Result<bool, AdminError> {
+        if self.store.find_active_signing_key().await?.is_some() {
+            return Ok(false);
+        }
+        self.rotate_signing_key().await.map(|_| true)
+    }
+}
+
+/// Generates a 2048-bit RSA key: its id, PKCS#8 PEM and public JWK.
+fn generate_rsa_key() -> Result<(String, String, String), AdminError> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    use rsa::pkcs8::EncodePrivateKey as _;
+    use rsa::traits::PublicKeyParts as _;
+
+    let private =
+        rsa::PrivateKey::new(&mut getrandom::SysRng, 2048).map_err(|_| AdminError::Random)?;
+    let pem = private
+        .to_pkcs8_pem(rsa::pkcs8::LineEnding::LF)
+        .map_err(|_| AdminError::Random)?
+        .to_string();
+    let kid = URL_SAFE_NO_PAD.encode(random_bytes::<12>()?);
+    let public = private.to_public_key();
+    let jwk = serde_json::json!({
+        "kty": "RSA",
+        "use": "sig",
+        "alg": SIGNING_ALGORITHM,
+        "kid": kid,
+        "n": URL_SAFE_NO_PAD.encode(public.n_bytes()),
+        "e": URL_SAFE_NO_PAD.encode(public.e_bytes()),
+    });
+    Ok((kid, pem, jwk.to_string()))
+}

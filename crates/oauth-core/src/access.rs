@@ -26,6 +26,8 @@ pub struct AccessTokenRecord {
     pub client_id: ClientId,
     /// What it may do.
     pub scopes: ScopeSet,
+    /// The resource (RFC 8707) it is for, if one was named.
+    pub resource: Option<String>,
     /// When it was issued.
     pub issued_at: DateTime<Utc>,
     /// When it stops working.
@@ -154,6 +156,21 @@ impl AccessTokenRecord {
     }
 }
 
+/// Whether a token may be used at the OAuth server's own endpoints (userinfo)
+/// at `served_at`: live, and obtained at this issuer.
+pub fn check_issuer_token(
+    token: Option<&AccessTokenRecord>,
+    served_at: crate::ids::ServedAt,
+    now: DateTime<Utc>,
+) -> Result<AccessContext, AccessError> {
+    match token {
+        Some(t) if t.binding().is_usable_at(served_at) => {
+            check_access_token(Some(t), t.school_id, now)
+        }
+        _ => Err(AccessError::InvalidToken),
+    }
+}
+
 /// Decides whether a token (as loaded by its digest, `None` if unknown) is good
 /// for a request to `school` at `now`. A token of another school is refused
 /// exactly like an unknown one.
@@ -210,6 +227,7 @@ mod tests {
             application_id: ApplicationId::from_uuid(Uuid::from_u128(3)),
             client_id: ClientId::parse("app").unwrap(),
             scopes: ScopeSet::parse_request("courses:read").unwrap(),
+            resource: None,
             issued_at: t(0),
             expires_at: t(100),
             revoked: false,

@@ -15,6 +15,7 @@ use crate::error::ErrorCode;
 use crate::ids::{ClientId, SchoolId, ServedAt};
 use crate::params::{DuplicateParameter, Params};
 use crate::pkce::{CodeChallenge, PkceError};
+use crate::resource::{parse_resource, ResourceError};
 use crate::scope::{decide_requested_scopes, ScopeError, ScopeSet};
 
 /// The longest `state` and `nonce` accepted; they are echoed and stored.
@@ -80,6 +81,24 @@ pub enum RequestRejection {
     /// The user pressed Deny.
     #[error("the user denied the request")]
     ConsentDenied,
+    /// `prompt` has an unknown value, or `none` with another.
+    #[error("prompt must be none, or any of login, consent and select_account")]
+    InvalidPrompt,
+    /// `max_age` is not a non-negative integer.
+    #[error("max_age must be a non-negative number of seconds")]
+    InvalidMaxAge,
+    /// `resource` is malformed or not registered for the school.
+    #[error(transparent)]
+    Resource(#[from] ResourceError),
+    /// `prompt=none` and nobody is logged in (or the login is too old).
+    #[error("the user must log in")]
+    LoginRequired,
+    /// `prompt=none` and the user has not consented to these scopes.
+    #[error("the user must consent")]
+    ConsentRequired,
+    /// `prompt=none` and the user must pick a school.
+    #[error("the user must choose a school")]
+    InteractionRequired,
 }
 
 impl RequestRejection {
@@ -95,6 +114,13 @@ impl RequestRejection {
             RequestRejection::Scope(e) => e.error_code(),
             RequestRejection::Audience(e) => e.error_code(),
             RequestRejection::ConsentDenied => ErrorCode::AccessDenied,
+            RequestRejection::InvalidPrompt | RequestRejection::InvalidMaxAge => {
+                ErrorCode::InvalidRequest
+            }
+            RequestRejection::Resource(_) => ErrorCode::InvalidTarget,
+            RequestRejection::LoginRequired => ErrorCode::LoginRequired,
+            RequestRejection::ConsentRequired => ErrorCode::ConsentRequired,
+            RequestRejection::InteractionRequired => ErrorCode::InteractionRequired,
         }
     }
 }
@@ -137,6 +163,65 @@ pub struct AuthorizationRequest {
     pub code_challenge: CodeChallenge,
     /// OpenID Connect `nonce`, echoed into the ID token.
     pub nonce: Option<String>,
+    /// OpenID Connect `prompt`.
+    pub prompt: Prompt,
+    /// OpenID Connect `max_age`: the longest time since login, in seconds.
+    pub max_age: Option<i64>,
+    /// RFC 8707 `resource`, checked for syntax; whether the school has it
+    /// registered is checked once the school is known ([`crate::resource::decide_resource`]).
+    pub resource: Option<String>,
+}
+
+/// The OpenID Connect `prompt` values this server acts on (Core §3.1.2.1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Prompt {
+    /// Show nothing; fail with `login_required`, `consent_required` or
+    /// `interaction_required` where a page would be needed.
+    pub none: bool,
+    /// Ask for the password again.
+    pub login: bool,
+    /// Show the consent page even when an earlier consent covers the request.
+    pub consent: bool,
+}
+
+impl Prompt {
+    /// Parses a `prompt` value. `select_account` is accepted and has no effect
+    /// beyond the school picker, which is always shown on the platform host.
+    pub fn parse(value: Option<&str>) -> Result<Self, RequestRejection> {
+        let mut prompt = Prompt::default();
+        for word in value
+            .unwrap_or_default()
+            .split(' ')
+            .filter(|w| !w.is_empty())
+        {
+            match word {
+                "none" => prompt.none = true,
+                "login" => prompt.login = true,
+                "consent" => prompt.consent = true,
+                "select_account" => {}
+                _ => return Err(RequestRejection::InvalidPrompt),
+            }
+        }
+        let others =
+            prompt.login || prompt.consent || value.is_some_and(|v| v.contains("select_account"));
+        if prompt.none && others {
+            return Err(RequestRejection::InvalidPrompt);
+        }
+        Ok(prompt)
+    }
+}
+
+/// Whether the user must enter their password again before this request goes
+/// on: `prompt=login`, or a login older than `max_age`.
+pub fn needs_fresh_login(
+    request: &AuthorizationRequest,
+    auth_time: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> bool {
+    request.prompt.login
+        || request
+            .max_age
+            .is_some_and(|max| (now - auth_time).num_seconds() > max)
 }
 
 /// Reads `client_id` from a request, as the first step: the caller then loads
@@ -208,12 +293,31 @@ pub fn validate(
     if nonce.as_ref().is_some_and(|n| n.len() > MAX_ECHOED_LEN) {
         return Err(reject(RequestRejection::TooLong("nonce")));
     }
+    let prompt = Prompt::parse(params.single("prompt").ok().flatten()).map_err(reject)?;
+    let max_age = match params.single("max_age").ok().flatten() {
+        None => None,
+        Some(raw) => Some(
+            raw.parse::<u32>()
+                .map(i64::from)
+                .map_err(|_| reject(RequestRejection::InvalidMaxAge))?,
+        ),
+    };
+    let resource = params
+        .single("resource")
+        .ok()
+        .flatten()
+        .map(parse_resource)
+        .transpose()
+        .map_err(|e| reject(e.into()))?;
     Ok(AuthorizationRequest {
         client_id,
         target,
         scopes,
         code_challenge,
         nonce,
+        prompt,
+        max_age,
+        resource,
     })
 }
 

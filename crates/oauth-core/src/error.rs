@@ -49,6 +49,8 @@ pub enum ErrorCode {
     LoginRequired,
     /// OpenID Connect Core §3.1.2.6.
     ConsentRequired,
+    /// OpenID Connect Core §3.1.2.6.
+    InteractionRequired,
 }
 
 impl ErrorCode {
@@ -72,6 +74,7 @@ impl ErrorCode {
             Self::InsufficientScope => "insufficient_scope",
             Self::LoginRequired => "login_required",
             Self::ConsentRequired => "consent_required",
+            Self::InteractionRequired => "interaction_required",
         }
     }
 }

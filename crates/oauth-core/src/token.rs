@@ -11,6 +11,7 @@ use crate::application::Application;
 use crate::error::ErrorCode;
 use crate::ids::{ApplicationId, SchoolId, ServedAt};
 use crate::pkce::{CodeChallenge, CodeVerifier, PkceError};
+use crate::resource::ResourceError;
 use crate::scope::{ScopeError, ScopeSet};
 
 /// Access tokens live two hours.
@@ -91,6 +92,9 @@ pub enum GrantRejection {
     /// The refresh asked for more than the grant holds.
     #[error(transparent)]
     Scope(#[from] ScopeError),
+    /// The request named another resource than the grant's (RFC 8707).
+    #[error(transparent)]
+    Resource(#[from] ResourceError),
 }
 
 impl GrantRejection {
@@ -99,6 +103,7 @@ impl GrantRejection {
     pub fn error_code(&self) -> ErrorCode {
         match self {
             GrantRejection::Scope(e) => e.error_code(),
+            GrantRejection::Resource(_) => ErrorCode::InvalidTarget,
             _ => ErrorCode::InvalidGrant,
         }
     }
@@ -164,6 +169,8 @@ pub struct RefreshRecord {
     pub scopes: ScopeSet,
     /// When it stops working.
     pub expires_at: DateTime<Utc>,
+    /// The resource (RFC 8707) its tokens are for, if any.
+    pub resource: Option<String>,
     /// When it was exchanged for a newer token, if it was.
     pub rotated_at: Option<DateTime<Utc>>,
     /// Whether the refresh token that replaced it is still live (neither
@@ -394,6 +401,7 @@ mod tests {
             binding: Binding::new(ServedAt::School(school(1)), school(1)),
             scopes: ScopeSet::parse_request(scopes).unwrap(),
             expires_at: t(100),
+            resource: None,
             rotated_at: None,
             successor_live: false,
             revoked: false,

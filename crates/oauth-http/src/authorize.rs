@@ -15,8 +15,10 @@ use oauth_core::authorize::{
     check_user, contextual_school, eligible_schools, needs_consent, unverified_client_id, validate,
     AuthorizationRequest, AuthorizeError, PageError,
 };
+use oauth_core::authorize::{needs_fresh_login, RequestRejection};
 use oauth_core::params::Params;
 use oauth_core::redirect_uri::RedirectUri;
+use oauth_core::resource::decide_resource;
 use oauth_core::token::{Binding, CodeRecord};
 use oauth_core::{
     Application, ErrorCode, GrantId, Registration, Role, SchoolId, ServedAt, TokenKind,
@@ -167,25 +169,46 @@ async fn drive(
         )
     };
 
+    let reject_to_client = |rejection: RequestRejection| {
+        tracing::info!(client.id = %app.client_id, reason = %rejection, "authorization refused");
+        redirect(
+            StatusCode::FOUND,
+            &deny_url(rejection.error_code(), &rejection.to_string()),
+        )
+    };
+    let log_in_again = || {
+        let return_to = format!(
+            "/oauth/authorize?{}",
+            without_prompt_login(req.query_string())
+        );
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("return_to", &return_to)
+            .finish();
+        redirect(StatusCode::FOUND, &format!("/oauth/login?{query}"))
+    };
+    let is_show = matches!(step, Step::Show);
     let logged_in = match login::current(req, state, resolved).await {
+        Ok(Some(logged_in))
+            if is_show && needs_fresh_login(&request, logged_in.session.auth_time, Utc::now()) =>
+        {
+            if request.prompt.none {
+                return reject_to_client(RequestRejection::LoginRequired);
+            }
+            return log_in_again();
+        }
         Ok(Some(logged_in)) => logged_in,
+        Ok(None) if is_show && request.prompt.none => {
+            return reject_to_client(RequestRejection::LoginRequired);
+        }
+        Ok(None) if is_show => return log_in_again(),
         Ok(None) => {
-            return match step {
-                Step::Show => {
-                    let return_to = format!("/oauth/authorize?{}", req.query_string());
-                    let query = form_urlencoded::Serializer::new(String::new())
-                        .append_pair("return_to", &return_to)
-                        .finish();
-                    redirect(StatusCode::FOUND, &format!("/oauth/login?{query}"))
-                }
-                Step::Decide { .. } => state.pages.error(
-                    StatusCode::FORBIDDEN,
-                    school_name,
-                    "Your session has ended",
-                    "Please return to the application and start again.",
-                    None,
-                ),
-            };
+            return state.pages.error(
+                StatusCode::FORBIDDEN,
+                school_name,
+                "Your session has ended",
+                "Please return to the application and start again.",
+                None,
+            );
         }
         Err(e) => return unavailable(state, school_name, &e),
     };
@@ -200,6 +223,18 @@ async fn drive(
         Err(e) => return unavailable(state, school_name, &e),
     };
     if let Err(rejection) = check_user(&app, role, logged_in.user.is_staff) {
+        if request.prompt.none {
+            audit_refusal(
+                state,
+                resolved,
+                &logged_in,
+                &app,
+                school.id,
+                &rejection.to_string(),
+            )
+            .await;
+            return reject_to_client(rejection);
+        }
         tracing::info!(client.id = %app.client_id, school.id = %school.id, user.id = %logged_in.user.id, reason = %rejection, "audience gate refused the user");
         audit_refusal(
             state,
@@ -224,6 +259,22 @@ async fn drive(
         );
     }
 
+    let registered = match state.store.list_school_resources(school.id).await {
+        Ok(resources) => resources
+            .into_iter()
+            .map(|(uri, _)| uri)
+            .collect::<Vec<_>>(),
+        Err(e) => return unavailable(state, school_name, &e),
+    };
+    // From here on the request carries the resource as decided for this school.
+    let request = match decide_resource(request.resource.as_deref(), &registered) {
+        Ok(resource) => AuthorizationRequest {
+            resource,
+            ..request.clone()
+        },
+        Err(e) => return reject_to_client(e.into()),
+    };
+
     match step {
         Step::Show => {
             let grant = match state
@@ -234,7 +285,12 @@ async fn drive(
                 Ok(grant) => grant,
                 Err(e) => return unavailable(state, school_name, &e),
             };
-            if needs_consent(grant.as_ref().map(|g| &g.scopes), &request.scopes) {
+            if request.prompt.consent
+                || needs_consent(grant.as_ref().map(|g| &g.scopes), &request.scopes)
+            {
+                if request.prompt.none {
+                    return reject_to_client(RequestRejection::ConsentRequired);
+                }
                 consent_page(
                     state, resolved, &app, &logged_in, &school, &params, &request,
                 )
@@ -331,6 +387,26 @@ async fn audit_refusal(
     }
 }
 
+/// The query of an authorization request without `prompt=login`, to return to
+/// once the user has logged in again (so the login is not asked for twice).
+fn without_prompt_login(query: &str) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        if name == "prompt" {
+            let kept: Vec<&str> = value
+                .split(' ')
+                .filter(|w| !w.is_empty() && *w != "login")
+                .collect();
+            if !kept.is_empty() {
+                out.append_pair("prompt", &kept.join(" "));
+            }
+        } else {
+            out.append_pair(&name, &value);
+        }
+    }
+    out.finish()
+}
+
 fn capitalised(sentence: &str) -> String {
     let mut chars = sentence.chars();
     chars.next().map_or_else(String::new, |first| {
@@ -386,6 +462,22 @@ async fn resolve_school(
         .map(|(school, _)| school)
         .filter(|s| eligible_ids.contains(&s.id))
         .collect();
+    if request.prompt.none {
+        // No page may be shown: the user would have to pick (or be told why not).
+        let rejection = if eligible.is_empty() {
+            RequestRejection::Audience(oauth_core::AudienceDenied::NotMember)
+        } else {
+            RequestRejection::InteractionRequired
+        };
+        let url = client_error_url(
+            &request.target.redirect_uri,
+            rejection.error_code(),
+            &rejection.to_string(),
+            request.target.state.as_deref(),
+            &resolved.issuer(),
+        );
+        return Err(redirect(StatusCode::FOUND, &url));
+    }
     match eligible.as_slice() {
         [] => Err(state.pages.render(
             StatusCode::FORBIDDEN,
@@ -504,6 +596,7 @@ async fn issue_code(
         },
         scopes: request.scopes.clone(),
         nonce: request.nonce.clone(),
+        resource: request.resource.clone(),
         auth_time: logged_in.session.auth_time,
     };
     let meta = user_meta(logged_in, resolved);

@@ -16,7 +16,9 @@ mod connected;
 mod host;
 mod lifecycle;
 mod login;
+mod oidc;
 mod pages;
+mod registration;
 mod respond;
 mod security;
 mod token;
@@ -50,6 +52,20 @@ pub struct HttpConfig {
     /// How long after a rotation a client may retry with the rotated refresh
     /// token (zero: never; at most a minute).
     pub refresh_retry_window: Duration,
+    /// Dynamic client registration (RFC 7591), when enabled.
+    pub dynamic_registration: Option<DynamicRegistration>,
+}
+
+/// What dynamic client registration creates: public platform applications of
+/// one audience, with scopes bounded by that audience's ceiling.
+#[derive(Debug, Clone)]
+pub struct DynamicRegistration {
+    /// The audience of every registered application.
+    pub audience: oauth_core::Audience,
+    /// The scopes they may have (a registration may ask for fewer).
+    pub scopes: oauth_core::ScopeSet,
+    /// Registrations allowed per client address per minute.
+    pub per_minute: u32,
 }
 
 /// Shared state of every worker.
@@ -58,6 +74,8 @@ pub struct AppState {
     store: Store,
     config: Arc<HttpConfig>,
     pages: Arc<pages::Pages>,
+    signer: Arc<oidc::Signer>,
+    registration_limiter: Option<Arc<registration::RegistrationLimiter>>,
     /// An Argon2id hash of a random password, verified against when an email is
     /// unknown so that a failed login takes as long whether or not it exists.
     decoy_password_hash: Arc<str>,
@@ -74,10 +92,16 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     /// Builds the state from a store and configuration.
     pub fn new(store: Store, config: HttpConfig) -> Result<Self, security::SecurityError> {
+        let registration_limiter = config
+            .dynamic_registration
+            .as_ref()
+            .map(|d| registration::RegistrationLimiter::new(d.per_minute));
         Ok(Self {
             store,
             config: Arc::new(config),
             pages: Arc::new(pages::Pages::new()),
+            signer: Arc::new(oidc::Signer::default()),
+            registration_limiter,
             decoy_password_hash: security::decoy_password_hash()?.into(),
         })
     }
@@ -86,6 +110,32 @@ impl AppState {
 /// Registers every route. The binary wraps it in an `App` with its state.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            web::get().to(oidc::discovery),
+        )
+        .route(
+            "/.well-known/openid-configuration",
+            web::get().to(oidc::discovery),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource",
+            web::get().to(oidc::protected_resource),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource/{path:.*}",
+            web::get().to(oidc::protected_resource),
+        )
+        .route("/oauth/jwks", web::get().to(oidc::jwks))
+        .route(
+            "/api/oauth/register",
+            web::post().to(registration::register),
+        )
+        .service(
+            web::resource("/oauth/userinfo")
+                .route(web::get().to(oidc::userinfo))
+                .route(web::post().to(oidc::userinfo)),
+        )
         .service(
             web::resource("/oauth/authorize")
                 .route(web::get().to(authorize::authorize))

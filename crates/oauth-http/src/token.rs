@@ -5,12 +5,14 @@ use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::Utc;
 use oauth_core::audit::Actor;
+use oauth_core::id_token::id_token_claims;
 use oauth_core::params::Params;
+use oauth_core::resource::keep_resource;
 use oauth_core::token::{
     check_code_exchange, check_refresh, may_redeem, scopes_to_issue, GrantRejection,
     ACCESS_TOKEN_LIFETIME,
 };
-use oauth_core::{ErrorCode, PresentedSecret, TokenKind};
+use oauth_core::{ErrorCode, PresentedSecret, Scope, TokenKind};
 use oauth_storage::{
     AuditMeta, IssuedTokens, NewToken, Redemption, StorageError, StoredApplication,
 };
@@ -149,6 +151,7 @@ async fn exchange_code(
         );
     };
     let now = Utc::now();
+    let requested_resource = params.single("resource").ok().flatten().map(str::to_owned);
     let redirect_uri = params
         .single("redirect_uri")
         .ok()
@@ -183,6 +186,7 @@ async fn exchange_code(
                     verifier.as_deref(),
                     now,
                 )?;
+                keep_resource(requested_resource.as_deref(), code.resource.as_deref())?;
                 Ok(scopes_to_issue(&code.scopes, &app))
             },
         )
@@ -190,7 +194,7 @@ async fn exchange_code(
     match outcome {
         Ok(Redemption::Issued(issued)) => {
             tracing::info!(client.id = %client.app.client_id, school.id = %issued.school_id, grant.id = %issued.grant_id, "tokens issued for a code");
-            token_response(state, &pair, &issued).await
+            token_response(state, resolved, client, &pair, &issued).await
         }
         Ok(Redemption::Rejected(rejection)) => {
             if rejection == GrantRejection::CodeReused {
@@ -233,6 +237,7 @@ async fn refresh(
     let now = Utc::now();
     let scope = params.single("scope").ok().flatten().map(str::to_owned);
     let retry_window = state.config.refresh_retry_window;
+    let requested_resource = params.single("resource").ok().flatten().map(str::to_owned);
     let app = client.app.clone();
     let outcome = state
         .store
@@ -250,13 +255,17 @@ async fn refresh(
             ),
             client_meta(client, resolved),
             now,
-            move |record| check_refresh(record, &app, scope.as_deref(), now, retry_window),
+            move |record| {
+                let decision = check_refresh(record, &app, scope.as_deref(), now, retry_window)?;
+                keep_resource(requested_resource.as_deref(), record.resource.as_deref())?;
+                Ok(decision)
+            },
         )
         .await;
     match outcome {
         Ok(Redemption::Issued(issued)) => {
             tracing::info!(client.id = %client.app.client_id, school.id = %issued.school_id, grant.id = %issued.grant_id, "refresh token rotated");
-            token_response(state, &pair, &issued).await
+            token_response(state, resolved, client, &pair, &issued).await
         }
         Ok(Redemption::Rejected(rejection)) => {
             if rejection == GrantRejection::RefreshTokenReused {
@@ -270,7 +279,13 @@ async fn refresh(
     }
 }
 
-async fn token_response(state: &AppState, pair: &FreshPair, issued: &IssuedTokens) -> HttpResponse {
+async fn token_response(
+    state: &AppState,
+    resolved: &Resolved,
+    client: &StoredApplication,
+    pair: &FreshPair,
+    issued: &IssuedTokens,
+) -> HttpResponse {
     let school = match state.store.find_school(issued.school_id).await {
         Ok(Some(school)) => school,
         Ok(None) => {
@@ -281,9 +296,7 @@ async fn token_response(state: &AppState, pair: &FreshPair, issued: &IssuedToken
         }
         Err(e) => return server_error(&e),
     };
-    // TODO: issue an OpenID Connect ID token when `openid` was granted; signing
-    // keys and the JWKS endpoint do not exist yet, so none is sent.
-    json_no_store(&json!({
+    let mut body = json!({
         "access_token": pair.access.expose_secret(),
         "token_type": "Bearer",
         "expires_in": ACCESS_TOKEN_LIFETIME.num_seconds(),
@@ -291,5 +304,30 @@ async fn token_response(state: &AppState, pair: &FreshPair, issued: &IssuedToken
         "scope": issued.scopes.to_string(),
         "school_id": issued.school_id.to_string(),
         "school_subdomain": school.subdomain.as_str(),
-    }))
+    });
+    // An ID token answers a login, so it comes with a code exchange that
+    // granted `openid` (OpenID Connect Core §3.1.3.3); refreshes do without.
+    let openid = Scope::parse("openid").is_ok_and(|s| issued.scopes.contains(s));
+    if let (true, Some(auth_time)) = (openid, issued.auth_time) {
+        let claims = id_token_claims(
+            &resolved.issuer(),
+            issued.user_id,
+            &client.app.client_id,
+            issued.school_id,
+            auth_time,
+            issued.nonce.as_deref(),
+            Utc::now(),
+        );
+        match state.signer.sign(&state.store, &claims).await {
+            Ok(id_token) => body["id_token"] = serde_json::Value::from(id_token),
+            Err(e) => {
+                tracing::error!(error = %e, "the ID token could not be signed");
+                return oauth_json_error(
+                    ErrorCode::TemporarilyUnavailable,
+                    "the server could not sign the ID token",
+                );
+            }
+        }
+    }
+    json_no_store(&body)
 }

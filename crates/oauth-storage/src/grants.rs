@@ -63,6 +63,8 @@ pub struct NewCode {
     pub scopes: ScopeSet,
     /// OpenID Connect nonce.
     pub nonce: Option<String>,
+    /// The resource (RFC 8707) the tokens will be for.
+    pub resource: Option<String>,
     /// When the user authenticated.
     pub auth_time: DateTime<Utc>,
 }
@@ -82,6 +84,8 @@ pub struct StoredCode {
     pub scopes: ScopeSet,
     /// OpenID Connect nonce.
     pub nonce: Option<String>,
+    /// The resource (RFC 8707) the tokens will be for.
+    pub resource: Option<String>,
     /// When the user authenticated.
     pub auth_time: DateTime<Utc>,
 }
@@ -136,6 +140,7 @@ struct CodeRow {
     nonce: Option<String>,
     auth_time: i64,
     expires_at: i64,
+    resource: Option<String>,
 }
 
 type CodeColumns = (
@@ -151,6 +156,7 @@ type CodeColumns = (
     authorization_codes::nonce,
     authorization_codes::auth_time,
     authorization_codes::expires_at,
+    authorization_codes::resource,
 );
 
 const CODE_COLUMNS: CodeColumns = (
@@ -166,6 +172,7 @@ const CODE_COLUMNS: CodeColumns = (
     authorization_codes::nonce,
     authorization_codes::auth_time,
     authorization_codes::expires_at,
+    authorization_codes::resource,
 );
 
 impl CodeRow {
@@ -187,6 +194,7 @@ impl CodeRow {
             },
             scopes: scopes(&self.scopes)?,
             nonce: self.nonce,
+            resource: self.resource,
             auth_time: from_secs(self.auth_time)?,
         })
     }
@@ -205,6 +213,7 @@ struct RefreshRow {
     expires_at: i64,
     rotated_at: Option<i64>,
     revoked_at: Option<i64>,
+    resource: Option<String>,
 }
 
 type RefreshColumns = (
@@ -219,6 +228,7 @@ type RefreshColumns = (
     refresh_tokens::expires_at,
     refresh_tokens::rotated_at,
     refresh_tokens::revoked_at,
+    refresh_tokens::resource,
 );
 
 const REFRESH_COLUMNS: RefreshColumns = (
@@ -233,6 +243,7 @@ const REFRESH_COLUMNS: RefreshColumns = (
     refresh_tokens::expires_at,
     refresh_tokens::rotated_at,
     refresh_tokens::revoked_at,
+    refresh_tokens::resource,
 );
 
 impl RefreshRow {
@@ -251,6 +262,7 @@ impl RefreshRow {
             },
             scopes: scopes(&self.scopes)?,
             expires_at: from_secs(self.expires_at)?,
+            resource: self.resource.clone(),
             rotated_at: self.rotated_at.map(from_secs).transpose()?,
             successor_live: live_successors > 0,
             revoked: self.revoked_at.is_some(),
@@ -278,6 +290,7 @@ type AccessRow = (
     i64,
     i64,
     Option<i64>,
+    Option<String>,
 );
 
 /// Who a new pair of tokens belongs to.
@@ -290,6 +303,7 @@ struct Lineage {
     application_id: String,
     user_id: String,
     via_platform: bool,
+    resource: Option<String>,
 }
 
 /// Stores an access token with `access_scopes` and a refresh token that carries
@@ -315,6 +329,7 @@ fn insert_pair(
             access_tokens::created_at.eq(now),
             access_tokens::expires_at.eq(to_secs(access.expires_at)),
             access_tokens::parent_refresh_id.eq(&lineage.parent_id),
+            access_tokens::resource.eq(&lineage.resource),
         ))
         .execute(c)?;
     diesel::insert_into(refresh_tokens::table)
@@ -331,6 +346,7 @@ fn insert_pair(
             refresh_tokens::scopes.eq(refresh_scopes.to_string()),
             refresh_tokens::created_at.eq(now),
             refresh_tokens::expires_at.eq(to_secs(refresh.expires_at)),
+            refresh_tokens::resource.eq(&lineage.resource),
         ))
         .execute(c)?;
     Ok(())
@@ -515,6 +531,7 @@ impl Store {
                         authorization_codes::scopes.eq(code.scopes.to_string()),
                         authorization_codes::code_challenge.eq(code.record.challenge.as_str()),
                         authorization_codes::nonce.eq(&code.nonce),
+                        authorization_codes::resource.eq(&code.resource),
                         authorization_codes::auth_time.eq(to_secs(code.auth_time)),
                         authorization_codes::created_at.eq(to_secs(now)),
                         authorization_codes::expires_at.eq(to_secs(code.record.expires_at)),
@@ -609,6 +626,7 @@ impl Store {
                     application_id: code.record.application_id.to_string(),
                     user_id: code.user_id.to_string(),
                     via_platform: code.record.binding.via_platform,
+                    resource: code.resource.clone(),
                 };
                 insert_pair(
                     c,
@@ -712,6 +730,7 @@ impl Store {
                     application_id: row.application_id.clone(),
                     user_id: row.user_id.clone(),
                     via_platform: row.via_platform,
+                    resource: row.resource.clone(),
                 };
                 insert_pair(
                     c,
@@ -759,6 +778,7 @@ impl Store {
                     access_tokens::created_at,
                     access_tokens::expires_at,
                     access_tokens::revoked_at,
+                    access_tokens::resource,
                 ))
                 .first(c)
                 .optional()?;
@@ -773,6 +793,7 @@ impl Store {
                     created,
                     expires,
                     revoked,
+                    resource,
                 )| {
                     Ok(AccessTokenRecord {
                         school_id: parse(&school, "school id")?,
@@ -782,6 +803,7 @@ impl Store {
                         client_id: ClientId::parse(&client_id)
                             .map_err(|_| StorageError::Corrupt("client id".into()))?,
                         scopes: scopes(&token_scopes)?,
+                        resource,
                         issued_at: from_secs(created)?,
                         expires_at: from_secs(expires)?,
                         revoked: revoked.is_some(),

@@ -14,6 +14,7 @@
 mod audit;
 mod directory;
 mod grants;
+mod keys;
 mod rows;
 mod schema;
 
@@ -29,6 +30,7 @@ use thiserror::Error;
 pub use audit::{AuditMeta, StoredAuditEvent};
 pub use directory::{NewApplication, NewSchool, NewUser, School, Session, StoredApplication, User};
 pub use grants::{Grant, GrantSummary, IssuedTokens, NewCode, NewToken, Redemption, StoredCode};
+pub use keys::{ActiveSigningKey, PublishedKey};
 
 /// The embedded SQLite migrations, applied by `migrate` and at start.
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");

@@ -85,6 +85,7 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         consumed_at -> Nullable<BigInt>,
+        resource -> Nullable<Text>,
     }
 }
 
@@ -103,6 +104,7 @@ diesel::table! {
         expires_at -> BigInt,
         revoked_at -> Nullable<BigInt>,
         parent_refresh_id -> Nullable<Text>,
+        resource -> Nullable<Text>,
     }
 }
 
@@ -122,6 +124,7 @@ diesel::table! {
         expires_at -> BigInt,
         rotated_at -> Nullable<BigInt>,
         revoked_at -> Nullable<BigInt>,
+        resource -> Nullable<Text>,
     }
 }
 
@@ -152,6 +155,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        algorithm -> Text,
+        private_key_pem -> Text,
+        public_jwk -> Text,
+        created_at -> BigInt,
+        retired_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    school_resources (school_id, resource) {
+        school_id -> Text,
+        resource -> Text,
+        name -> Text,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(school_domains -> schools (school_id));
 diesel::joinable!(memberships -> schools (school_id));
 diesel::joinable!(memberships -> users (user_id));
@@ -168,4 +191,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     sessions,
     audit_events,
+    signing_keys,
+    school_resources,
 );

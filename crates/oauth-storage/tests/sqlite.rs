@@ -135,6 +135,7 @@ async fn issue_code(f: &Fixture, code: &str) {
                 },
                 scopes: ScopeSet::parse_request("openid courses:read").unwrap(),
                 nonce: None,
+                resource: None,
                 auth_time: now(),
             },
             ClientId::parse("quiz").unwrap(),
