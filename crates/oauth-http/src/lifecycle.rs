@@ -152,9 +152,9 @@ pub async fn introspect(req: HttpRequest, state: web::Data<AppState>, body: Byte
                 "exp": access.expires_at.timestamp(),
                 "iat": access.issued_at.timestamp(),
                 "school_id": access.school_id.to_string(),
-                // TODO: name the protected resource once resource indicators
-                // (RFC 8707) are supported; until then the audience is the client.
-                "aud": access.client_id.as_str(),
+                // RFC 8707: the audience is the resource the token was bound
+                // to; a token bound to none is for the client's own use.
+                "aud": access.resource.as_deref().unwrap_or(access.client_id.as_str()),
             }));
         }
         Ok(Some(_)) => return inactive(),
