@@ -183,3 +183,49 @@ impl Config {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example file documents every field with its default: loading it must
+    /// give exactly the defaults, so the two cannot drift apart.
+    #[test]
+    fn the_example_file_states_the_defaults() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../connect.example.toml");
+        let from_file: Config = Figment::from(Toml::file(path)).extract().unwrap();
+        let defaults = Config::default();
+        assert_eq!(format!("{from_file:?}"), format!("{defaults:?}"));
+    }
+
+    #[test]
+    fn bad_settings_are_refused_before_the_server_starts() {
+        let mut config = Config {
+            code_lifetime_seconds: 601,
+            ..Config::default()
+        };
+        assert!(config.validate().is_err());
+        config = Config {
+            refresh_retry_window_seconds: 61,
+            ..Config::default()
+        };
+        assert!(config.validate().is_err());
+        config = Config {
+            trusted_proxies: vec!["not-an-ip".into()],
+            ..Config::default()
+        };
+        assert!(config.validate().is_err());
+        config = Config {
+            dynamic_registration_enabled: true,
+            dynamic_registration_audience: "staff".into(),
+            ..Config::default()
+        };
+        assert!(config.validate().is_err());
+        config = Config {
+            dynamic_registration_enabled: true,
+            dynamic_registration_scopes: "openid admin:read".into(),
+            ..Config::default()
+        };
+        assert!(config.validate().is_err());
+    }
+}
