@@ -116,6 +116,40 @@ pub async fn seed(
     Ok(())
 }
 
+/// The reference resource server runs on the port after the server's.
+pub fn resource_server_port(port: u16) -> u16 {
+    port.saturating_add(1)
+}
+
+/// Starts the reference resource server (an MCP endpoint and a courses API of
+/// school demo) beside the authorization server. A port that is taken is
+/// reported and the demo goes on without it.
+pub async fn start_resource_server(store: oauth_storage::Store, port: u16) -> anyhow::Result<()> {
+    let Some(school) = store.find_school_by_subdomain("demo").await? else {
+        anyhow::bail!("school demo is missing");
+    };
+    let rs_port = resource_server_port(port);
+    let settings = reference_resource_server::Settings {
+        school_id: school.id,
+        school_name: school.display_name,
+        issuer: format!("http://localhost:{port}"),
+        origin: format!("http://localhost:{rs_port}"),
+    };
+    match tokio::net::TcpListener::bind(("127.0.0.1", rs_port)).await {
+        Ok(listener) => {
+            tokio::spawn(async move {
+                if let Err(e) = reference_resource_server::serve(listener, store, settings).await {
+                    tracing::warn!(error = %e, "the reference resource server stopped");
+                }
+            });
+        }
+        Err(e) => {
+            tracing::warn!(port = rs_port, error = %e, "the reference resource server could not start")
+        }
+    }
+    Ok(())
+}
+
 /// Prints where the demo is and how to try it.
 pub fn print_banner(port: u16) -> std::io::Result<()> {
     let authorize = format!(

@@ -102,6 +102,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             demo::seed(&store, &Operator::new(store.clone()), listen.port())
                 .await
                 .context("seeding the demo failed")?;
+            demo::start_resource_server(store.clone(), listen.port()).await?;
             demo::print_banner(listen.port())?;
             serve(config).await
         }

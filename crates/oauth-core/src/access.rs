@@ -120,6 +120,9 @@ pub struct AccessContext {
     pub client_id: ClientId,
     /// What it may do.
     pub scopes: ScopeSet,
+    /// The resource (RFC 8707) it is bound to, if any: a resource server
+    /// refuses a token bound to another resource.
+    pub resource: Option<String>,
     /// When the token stops working.
     pub expires_at: DateTime<Utc>,
 }
@@ -186,6 +189,7 @@ pub fn check_access_token(
                 user_id: t.user_id,
                 client_id: t.client_id.clone(),
                 scopes: t.scopes.clone(),
+                resource: t.resource.clone(),
                 expires_at: t.expires_at,
             })
         }
