@@ -36,7 +36,7 @@ describe('openid-client at a school host', () => {
   it('discovers, authorizes with PKCE, nonce and resource, validates the ID token, and manages tokens', async () => {
     const config = await oidc.discovery(new URL(demo.school), 'demo-dashboard', 'demo-dashboard-secret', undefined, insecure)
     assert.equal(config.serverMetadata().issuer, demo.school)
-    const resource = `${demo.school}/mcp`
+    const resource = `http://localhost:${demo.port + 1}/mcp`
     const flow = await runFlow(config, {
       redirectUri: 'http://127.0.0.1:9000/callback',
       scope: 'openid profile email courses:read',

@@ -104,11 +104,12 @@ pub async fn seed(
     for spec in apps {
         operator.ensure_application(spec).await?;
     }
+    let resource_server = resource_server_port(port);
     for (path, name) in [
         ("/mcp", "Demo School MCP"),
-        ("/api/graphql", "Demo School API"),
+        ("/api/courses", "Demo School courses API"),
     ] {
-        let resource = format!("http://localhost:{port}{path}");
+        let resource = format!("http://localhost:{resource_server}{path}");
         store
             .upsert_school_resource(demo.id, resource, name.into(), chrono::Utc::now())
             .await?;

@@ -322,7 +322,7 @@ async fn introspect(server: &Server, token: &str) -> Value {
 #[tokio::test]
 async fn resource_indicators_bind_the_audience() {
     let server = Server::start().await;
-    let mcp = format!("http://localhost:{}/mcp", server.port);
+    let mcp = format!("http://localhost:{}/mcp", server.port + 1);
     let tokens = dashboard_flow(
         &server,
         Host::Demo,
@@ -335,7 +335,7 @@ async fn resource_indicators_bind_the_audience() {
     );
     // A refresh keeps it, and may repeat it but not change it.
     let rt = tokens["refresh_token"].as_str().unwrap();
-    let other = format!("http://localhost:{}/api/graphql", server.port);
+    let other = format!("http://localhost:{}/api/courses", server.port + 1);
     let changed = dashboard_token_request(
         &server,
         Host::Demo,
@@ -390,7 +390,7 @@ async fn resource_indicators_bind_the_audience() {
 #[tokio::test]
 async fn protected_resource_metadata_points_at_the_school_issuer() {
     let server = Server::start().await;
-    let mcp = format!("http://localhost:{}/mcp", server.port);
+    let mcp = format!("http://localhost:{}/mcp", server.port + 1);
     let metadata = get_json(
         &server,
         Host::Demo,
@@ -493,4 +493,66 @@ async fn dynamic_registration_creates_public_platform_clients() {
         .await
         .unwrap();
     assert_eq!(not_json.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn the_reference_resource_server_checks_school_resource_and_scope() {
+    let server = Server::start().await;
+    let rs = format!("http://127.0.0.1:{}", server.port + 1);
+    let api_resource = format!("http://localhost:{}/api/courses", server.port + 1);
+    let mcp_resource = format!("http://localhost:{}/mcp", server.port + 1);
+    let api = server.api();
+    let call = |token: Option<String>| {
+        let request = api.get(format!("{rs}/api/courses"));
+        let request = match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
+        request.send()
+    };
+    let anonymous = call(None).await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let challenge = anonymous.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        challenge.contains("resource_metadata=") && challenge.contains("scope=\"courses:read\""),
+        "{challenge}"
+    );
+
+    let for_api = dashboard_flow(
+        &server,
+        Host::Demo,
+        &[("scope", "courses:read"), ("resource", &api_resource)],
+    )
+    .await;
+    let ok = call(Some(for_api["access_token"].as_str().unwrap().to_owned()))
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(json(ok).await["school_id"], for_api["school_id"]);
+
+    let for_mcp = dashboard_flow(
+        &server,
+        Host::Demo,
+        &[("scope", "courses:read"), ("resource", &mcp_resource)],
+    )
+    .await;
+    let wrong_resource = call(Some(for_mcp["access_token"].as_str().unwrap().to_owned()))
+        .await
+        .unwrap();
+    assert_eq!(wrong_resource.status(), StatusCode::UNAUTHORIZED);
+
+    let without_scope = dashboard_flow(&server, Host::Demo, &[("scope", "openid")]).await;
+    let forbidden = call(Some(
+        without_scope["access_token"].as_str().unwrap().to_owned(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+    assert!(forbidden.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("insufficient_scope"));
 }
