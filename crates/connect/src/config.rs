@@ -12,7 +12,7 @@ use figment::providers::{Env, Format as _, Serialized, Toml};
 use figment::Figment;
 use oauth_core::scope::validate_registration_scopes;
 use oauth_core::{Audience, Registration, ScopeSet};
-use oauth_http::{DynamicRegistration, HttpConfig, TrustedProxies};
+use oauth_http::{DynamicRegistration, ForwardedHeaders, HttpConfig, TrustedProxies};
 use serde::{Deserialize, Serialize};
 
 /// Every setting, with its default.
@@ -36,6 +36,11 @@ pub struct Config {
     /// believed. `CONNECT_TRUSTED_PROXIES` (a TOML array such as
     /// `["10.0.0.0/8"]`); default none.
     pub trusted_proxies: Vec<String>,
+    /// Which forwarding headers the trusted proxies set: `x-forwarded`
+    /// (`X-Forwarded-Host`, `X-Forwarded-Proto`) or `forwarded` (RFC 7239).
+    /// Only that family is read. `CONNECT_FORWARDED_HEADERS`; default
+    /// `x-forwarded`.
+    pub forwarded_headers: String,
     /// Authorization code lifetime, at most 600. `CONNECT_CODE_LIFETIME_SECONDS`;
     /// default 300.
     pub code_lifetime_seconds: u32,
@@ -82,6 +87,7 @@ impl Default for Config {
             platform_host: "127.0.0.1:8080".into(),
             base_domain: "localhost:8080".into(),
             trusted_proxies: Vec::new(),
+            forwarded_headers: "x-forwarded".into(),
             code_lifetime_seconds: 300,
             refresh_token_lifetime_seconds: 30 * 24 * 3600,
             session_lifetime_seconds: 12 * 3600,
@@ -144,8 +150,17 @@ impl Config {
             bail!("database_max_connections must be at least 1");
         }
         TrustedProxies::parse(&self.trusted_proxies)?;
+        self.forwarded_headers()?;
         self.dynamic_registration()?;
         Ok(())
+    }
+
+    fn forwarded_headers(&self) -> anyhow::Result<ForwardedHeaders> {
+        match self.forwarded_headers.as_str() {
+            "x-forwarded" => Ok(ForwardedHeaders::XForwarded),
+            "forwarded" => Ok(ForwardedHeaders::Forwarded),
+            other => bail!("forwarded_headers must be x-forwarded or forwarded, not `{other}`"),
+        }
     }
 
     /// The dynamic registration settings, checked against the core rules.
@@ -173,6 +188,7 @@ impl Config {
             platform_host: self.platform_host.to_ascii_lowercase(),
             base_domain: self.base_domain.to_ascii_lowercase(),
             trusted_proxies: TrustedProxies::parse(&self.trusted_proxies)?,
+            forwarded_headers: self.forwarded_headers()?,
             code_lifetime: oauth_core::token::code_lifetime(self.code_lifetime_seconds),
             refresh_token_lifetime: Duration::seconds(i64::from(
                 self.refresh_token_lifetime_seconds,

@@ -23,7 +23,12 @@ pub async fn seed(
     let demo = operator.ensure_school("demo", "Demo School").await?;
     let other = operator.ensure_school("other", "Other School").await?;
     operator
-        .add_domain(demo.id, &format!("localhost:{port}"))
+        .add_domain(
+            demo.id,
+            &format!("localhost:{port}"),
+            &format!("127.0.0.1:{port}"),
+            &format!(".localhost:{port}"),
+        )
         .await?;
 
     let owner = operator

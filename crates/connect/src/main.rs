@@ -87,7 +87,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve => serve(config).await,
-        Command::Operator(command) => operator::run(open_store(&config)?, command).await,
+        Command::Operator(command) => operator::run(open_store(&config)?, &config, command).await,
         Command::Demo {
             listen,
             database_url,

@@ -164,7 +164,11 @@ async fn school_id(
 }
 
 /// Runs one operator command.
-pub async fn run(store: oauth_storage::Store, command: OperatorCommand) -> anyhow::Result<()> {
+pub async fn run(
+    store: oauth_storage::Store,
+    config: &crate::config::Config,
+    command: OperatorCommand,
+) -> anyhow::Result<()> {
     let operator = Operator::new(store.clone());
     match command {
         OperatorCommand::SchoolCreate { subdomain, name } => {
@@ -179,7 +183,14 @@ pub async fn run(store: oauth_storage::Store, command: OperatorCommand) -> anyho
         }
         OperatorCommand::SchoolAddDomain { subdomain, domain } => {
             let id = school_id(&store, &subdomain).await?;
-            operator.add_domain(id, &domain).await?;
+            operator
+                .add_domain(
+                    id,
+                    &domain,
+                    &config.platform_host,
+                    &format!(".{}", config.base_domain),
+                )
+                .await?;
             out(&format!("school {subdomain} now answers at {domain}"))
         }
         OperatorCommand::UserCreate { email, name } => {

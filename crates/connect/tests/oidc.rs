@@ -238,7 +238,8 @@ async fn userinfo_answers_by_scope_and_only_at_its_issuer() {
 async fn prompt_and_max_age() {
     let server = Server::start().await;
     let api = server.api();
-    let base = good_request("demo-quiz", CALLBACK);
+    // A confidential client: once consented, it may be answered without a page.
+    let base = good_request("demo-dashboard", DASHBOARD_REDIRECT);
     // No session: prompt=none answers login_required instead of a login page.
     let none = authorize_url(&server, Host::Demo, &with(base.clone(), "prompt", "none"));
     let redirect = Redirect::from_response(&api.get(&none).send().await.unwrap());
@@ -258,6 +259,21 @@ async fn prompt_and_max_age() {
         .await;
     let redirect = Redirect::from_response(&browser.get(&none).send().await.unwrap());
     assert!(redirect.get("code").is_some());
+    // A public client on a loopback address is never answered without the
+    // person (RFC 8252 §8.6): any program on the device could be listening.
+    let quiz = good_request("demo-quiz", CALLBACK);
+    server
+        .approve(&browser, &authorize_url(&server, Host::Demo, &quiz))
+        .await;
+    let again = browser
+        .get(authorize_url(&server, Host::Demo, &quiz))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::OK, "the consent page again");
+    let quiz_none = authorize_url(&server, Host::Demo, &with(quiz, "prompt", "none"));
+    let redirect = Redirect::from_response(&browser.get(&quiz_none).send().await.unwrap());
+    assert_eq!(redirect.get("error").as_deref(), Some("consent_required"));
     // prompt=consent shows the page anyway.
     let consent = browser
         .get(authorize_url(

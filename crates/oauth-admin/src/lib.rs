@@ -48,6 +48,14 @@ pub enum AdminError {
     /// The name is empty or too long.
     #[error("a name needs 1 to 200 characters")]
     InvalidName,
+    /// Not a host name with an optional port.
+    #[error(
+        "`{0}` is not a host name (letters, digits, dots and hyphens, with an optional :port)"
+    )]
+    InvalidDomain(String),
+    /// The platform host, or a host where schools live by subdomain.
+    #[error("`{0}` is reserved: it is the platform host or under the base domain")]
+    ReservedDomain(String),
     /// Not a plausible email address.
     #[error("`{0}` is not a valid email address")]
     InvalidEmail(String),
@@ -135,6 +143,29 @@ pub fn validate_spec(spec: &ApplicationSpec) -> Result<(RedirectUriList, ScopeSe
     Ok((uris, scopes))
 }
 
+/// Whether `value` is `host` or `host:port` with a DNS-style host.
+fn is_host_with_port(value: &str) -> bool {
+    let (host, port) = match value.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (value, None),
+    };
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        });
+    let port_ok = port.is_none_or(|p| {
+        p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok_and(|n| n != 0)
+    });
+    host_ok && port_ok
+}
+
 /// Redirect URIs that passed registration.
 pub type RedirectUriList = Vec<RedirectUri>;
 
@@ -181,8 +212,26 @@ impl Operator {
     }
 
     /// Adds a custom domain (host, with port when not the default) to a school.
-    pub async fn add_domain(&self, school: SchoolId, domain: &str) -> Result<(), AdminError> {
-        Ok(self.store.insert_school_domain(school, domain).await?)
+    /// Hosts in `reserved` (the platform host) and under `reserved_suffix`
+    /// (`.{base domain}`, where schools live by subdomain) are refused, so one
+    /// school can never take over another's address.
+    pub async fn add_domain(
+        &self,
+        school: SchoolId,
+        domain: &str,
+        reserved: &str,
+        reserved_suffix: &str,
+    ) -> Result<(), AdminError> {
+        let domain = domain.trim().to_ascii_lowercase();
+        if !is_host_with_port(&domain) {
+            return Err(AdminError::InvalidDomain(domain));
+        }
+        if domain == reserved.to_ascii_lowercase()
+            || domain.ends_with(&reserved_suffix.to_ascii_lowercase())
+        {
+            return Err(AdminError::ReservedDomain(domain));
+        }
+        Ok(self.store.insert_school_domain(school, &domain).await?)
     }
 
     /// Returns the user with this email, creating them with `password` when

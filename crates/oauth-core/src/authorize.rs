@@ -270,7 +270,14 @@ pub fn validate(
         .as_ref()
         .is_some_and(|s| s.len() > MAX_ECHOED_LEN)
     {
-        return Err(reject(RequestRejection::TooLong("state")));
+        // Too long to echo: the error goes back without it.
+        return Err(AuthorizeError::Redirect {
+            target: RedirectTarget {
+                state: None,
+                ..target.clone()
+            },
+            rejection: RequestRejection::TooLong("state"),
+        });
     }
     match params.single("response_type").ok().flatten() {
         None => return Err(reject(RequestRejection::ResponseTypeMissing)),
@@ -363,10 +370,26 @@ pub fn eligible_schools(
         .collect()
 }
 
-/// Whether the user must be asked: there is no earlier consent, or this request
-/// asks for scopes the earlier consent did not cover.
-pub fn needs_consent(previously_granted: Option<&ScopeSet>, requested: &ScopeSet) -> bool {
-    previously_granted.is_none_or(|granted| !requested.is_within(granted))
+/// Whether the client's identity is assured without the user (RFC 8252 §8.6):
+/// it authenticates with a secret, or its code goes to an `https` address whose
+/// host vouches for it. Codes for loopback and private-scheme redirects could go
+/// to any program on the device, so those requests always need the user.
+pub fn is_client_identity_assured(app: &Application, redirect_uri: &str) -> bool {
+    app.client_type == crate::application::ClientType::Confidential
+        || redirect_uri
+            .get(..8)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
+}
+
+/// Whether the user must be asked: there is no earlier consent, this request
+/// asks for scopes the earlier consent did not cover, or the client's identity
+/// is not assured (see [`is_client_identity_assured`]).
+pub fn needs_consent(
+    previously_granted: Option<&ScopeSet>,
+    requested: &ScopeSet,
+    client_is_assured: bool,
+) -> bool {
+    !client_is_assured || previously_granted.is_none_or(|granted| !requested.is_within(granted))
 }
 
 #[cfg(test)]
@@ -506,8 +529,19 @@ mod tests {
         let granted = ScopeSet::parse_request("openid courses:read").unwrap();
         let narrower = ScopeSet::parse_request("openid").unwrap();
         let wider = ScopeSet::parse_request("openid courses:read profile").unwrap();
-        assert!(needs_consent(None, &narrower));
-        assert!(!needs_consent(Some(&granted), &narrower));
-        assert!(needs_consent(Some(&granted), &wider));
+        assert!(needs_consent(None, &narrower, true));
+        assert!(!needs_consent(Some(&granted), &narrower, true));
+        assert!(needs_consent(Some(&granted), &wider, true));
+        assert!(needs_consent(Some(&granted), &narrower, false));
+        let public = app();
+        assert!(!is_client_identity_assured(
+            &public,
+            "http://127.0.0.1:5000/cb"
+        ));
+        assert!(!is_client_identity_assured(&public, "cursor://x/cb"));
+        assert!(is_client_identity_assured(
+            &public,
+            "https://app.example/cb"
+        ));
     }
 }

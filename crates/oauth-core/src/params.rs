@@ -61,13 +61,14 @@ impl Params {
     }
 
     /// The first parameter of the request that appears more than once, if any.
+    /// Linear in the number of parameters, so a request with thousands of
+    /// names costs no more than reading it.
     pub fn first_duplicate(&self) -> Option<DuplicateParameter> {
-        self.pairs.iter().enumerate().find_map(|(i, (name, _))| {
-            self.pairs[..i]
-                .iter()
-                .any(|(earlier, _)| earlier == name)
-                .then(|| DuplicateParameter(name.clone()))
-        })
+        let mut seen = std::collections::HashSet::with_capacity(self.pairs.len());
+        self.pairs
+            .iter()
+            .find(|(name, _)| !seen.insert(name.as_str()))
+            .map(|(name, _)| DuplicateParameter(name.clone()))
     }
 
     /// Whether a parameter of this name was sent at all, even with an empty value.

@@ -98,7 +98,13 @@ fn split_authority(authority: &str) -> Option<Authority<'_>> {
         }
     };
     if let Some(port) = port {
-        if port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()) {
+        // RFC 3986 allows any digits; a port that is not 1 to 65535 is no address.
+        let number = port
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| port.parse::<u16>().ok())
+            .flatten();
+        if number.is_none_or(|n| n == 0) {
             return None;
         }
     }
@@ -355,6 +361,8 @@ mod tests {
             ("https://app.example/c\\b", Err(Malformed)),
             ("https://app.example/%zz", Err(Malformed)),
             ("https://app.example:/cb", Err(Malformed)),
+            ("https://app.example:99999/cb", Err(Malformed)),
+            ("https://app.example:0/cb", Err(Malformed)),
             ("/relative", Err(Malformed)),
             ("", Err(Malformed)),
         ];
@@ -453,6 +461,16 @@ mod tests {
                 false,
             ),
             ("http://[::1]/callback", "http://[::1]:1234/callback", true),
+            (
+                "http://127.0.0.1/callback",
+                "http://127.0.0.1:65536/callback",
+                false,
+            ),
+            (
+                "http://127.0.0.1/callback",
+                "http://127.0.0.1:0/callback",
+                false,
+            ),
             (
                 "https://app.example/cb",
                 "https://app.example:1234/cb",

@@ -118,7 +118,7 @@ pub struct Scope(u8);
 
 /// A scope string that the catalogue does not contain.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("unknown scope `{0}`")]
+#[error("unknown scope {0:?}")]
 pub struct UnknownScope(pub String);
 
 impl Scope {

@@ -8,8 +8,9 @@ use chrono::{DateTime, Duration, Utc};
 use thiserror::Error;
 
 use crate::application::Application;
+use crate::audience::{check_audience, AudienceDenied, Role};
 use crate::error::ErrorCode;
-use crate::ids::{ApplicationId, SchoolId, ServedAt};
+use crate::ids::{ApplicationId, SchoolId, ServedAt, UserId};
 use crate::pkce::{CodeChallenge, CodeVerifier, PkceError};
 use crate::resource::ResourceError;
 use crate::scope::{ScopeError, ScopeSet};
@@ -95,6 +96,10 @@ pub enum GrantRejection {
     /// The request named another resource than the grant's (RFC 8707).
     #[error(transparent)]
     Resource(#[from] ResourceError),
+    /// The user no longer belongs to the application's audience in the
+    /// token's school (a role was taken away after consent).
+    #[error("the user may no longer use this application in this school")]
+    AudienceDenied(AudienceDenied),
 }
 
 impl GrantRejection {
@@ -165,6 +170,8 @@ pub struct RefreshRecord {
     pub application_id: ApplicationId,
     /// Which issuer and school.
     pub binding: Binding,
+    /// The user it acts for.
+    pub user_id: UserId,
     /// The scopes of the grant it carries.
     pub scopes: ScopeSet,
     /// When it stops working.
@@ -234,16 +241,19 @@ pub fn check_refresh_state(
 pub fn check_refresh(
     token: &RefreshRecord,
     app: &Application,
+    user: (Option<Role>, bool),
     requested_scope: Option<&str>,
     now: DateTime<Utc>,
     retry_window: Duration,
 ) -> Result<(ScopeSet, RefreshUse), GrantRejection> {
     let how = check_refresh_state(token, now, retry_window)?;
-    let narrowed = match requested_scope {
-        Some(requested) => token
-            .scopes
-            .narrow_to(&ScopeSet::parse_request(requested)?)?,
-        None => token.scopes.clone(),
+    // The audience gate holds for as long as access lasts, not only at consent.
+    let (role, is_staff) = user;
+    check_audience(app.audience, role, is_staff).map_err(GrantRejection::AudienceDenied)?;
+    // An empty `scope` counts as omitted (RFC 6749 §3.1), as at authorization.
+    let narrowed = match requested_scope.map(ScopeSet::parse_request).transpose()? {
+        Some(requested) if !requested.is_empty() => token.scopes.narrow_to(&requested)?,
+        _ => token.scopes.clone(),
     };
     Ok((scopes_to_issue(&narrowed, app), how))
 }
@@ -395,10 +405,14 @@ mod tests {
         ));
     }
 
+    /// The user of the test tokens: a manager, who passes every audience but staff.
+    const ADMIN: (Option<Role>, bool) = (Some(Role::Manager), false);
+
     fn refresh(scopes: &str) -> RefreshRecord {
         RefreshRecord {
             application_id: ApplicationId::from_uuid(Uuid::from_u128(5)),
             binding: Binding::new(ServedAt::School(school(1)), school(1)),
+            user_id: UserId::from_uuid(Uuid::from_u128(8)),
             scopes: ScopeSet::parse_request(scopes).unwrap(),
             expires_at: t(100),
             resource: None,
@@ -416,7 +430,7 @@ mod tests {
         let rotate = |s: &str| Ok((set(s), RefreshUse::Rotate));
         let grant = refresh("courses:read");
         let check = |token: &RefreshRecord, scope: Option<&str>, at: i64| {
-            check_refresh(token, &application, scope, t(at), off)
+            check_refresh(token, &application, ADMIN, scope, t(at), off)
         };
         assert_eq!(check(&grant, None, 99), rotate("courses:read"));
         assert_eq!(check(&grant, None, 100), Err(GrantRejection::Expired));
@@ -445,6 +459,38 @@ mod tests {
             ..refresh("openid")
         };
         assert_eq!(check(&revoked, None, 0), Err(GrantRejection::Revoked));
+    }
+
+    #[test]
+    fn a_refresh_checks_the_audience_again_and_treats_an_empty_scope_as_omitted() {
+        let org_admin_app = app(Registration::Platform, "openid courses:*");
+        let grant = refresh("openid courses:read");
+        let demoted = (Some(Role::Student), false);
+        let refused = check_refresh(
+            &grant,
+            &org_admin_app,
+            demoted,
+            None,
+            t(0),
+            Duration::zero(),
+        );
+        assert_eq!(
+            refused,
+            Err(GrantRejection::AudienceDenied(
+                AudienceDenied::NotSchoolAdmin
+            ))
+        );
+        assert_eq!(refused.unwrap_err().error_code(), ErrorCode::InvalidGrant);
+        let (kept, _) = check_refresh(
+            &grant,
+            &org_admin_app,
+            ADMIN,
+            Some(" "),
+            t(0),
+            Duration::zero(),
+        )
+        .unwrap();
+        assert_eq!(kept, grant.scopes);
     }
 
     #[test]
@@ -490,7 +536,7 @@ mod tests {
     fn a_ceiling_that_shrank_clips_refreshed_tokens() {
         let shrunk = app(Registration::Platform, "openid");
         let grant = refresh("openid courses:read");
-        let issued = check_refresh(&grant, &shrunk, None, t(0), Duration::zero());
+        let issued = check_refresh(&grant, &shrunk, ADMIN, None, t(0), Duration::zero());
         assert_eq!(
             issued,
             Ok((
@@ -519,7 +565,7 @@ mod tests {
             let asked: ScopeSet = asked.iter().map(|&i| crate::scope::Scope::parse(names[i]).unwrap()).collect();
             let application = app(Registration::Platform, "openid profile email courses:* students:* pages:*");
             let token = RefreshRecord { scopes: held.clone(), ..refresh("openid") };
-            if let Ok((issued, _)) = check_refresh(&token, &application, Some(&asked.to_string()), t(0), Duration::zero()) {
+            if let Ok((issued, _)) = check_refresh(&token, &application, ADMIN, Some(&asked.to_string()), t(0), Duration::zero()) {
                 prop_assert!(issued.is_within(&held));
                 prop_assert!(issued.is_within(&application.allowed_scopes()));
             }

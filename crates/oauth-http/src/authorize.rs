@@ -12,8 +12,8 @@ use chrono::Utc;
 use minijinja::context;
 use oauth_core::audit::{Actor, AuditEvent, AuditKind};
 use oauth_core::authorize::{
-    check_user, contextual_school, eligible_schools, needs_consent, unverified_client_id, validate,
-    AuthorizationRequest, AuthorizeError, PageError,
+    check_user, contextual_school, eligible_schools, is_client_identity_assured, needs_consent,
+    unverified_client_id, validate, AuthorizationRequest, AuthorizeError, PageError,
 };
 use oauth_core::authorize::{needs_fresh_login, RequestRejection};
 use oauth_core::params::Params;
@@ -90,6 +90,18 @@ pub async fn consent(req: HttpRequest, state: web::Data<AppState>, body: Bytes) 
         Err(e) => return host_error_page(&state, e),
     };
     let mut pairs: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    let repeated = ["csrf_token", "decision"]
+        .iter()
+        .any(|name| pairs.iter().filter(|(k, _)| k == name).count() > 1);
+    if repeated {
+        return state.pages.error(
+            StatusCode::BAD_REQUEST,
+            resolved.display_name(),
+            "This approval cannot be used",
+            "The consent form was sent with repeated fields. Return to the application and start again.",
+            Some(ErrorCode::InvalidRequest.as_str()),
+        );
+    }
     let mut take = |name: &str| {
         let value = pairs
             .iter()
@@ -286,7 +298,11 @@ async fn drive(
                 Err(e) => return unavailable(state, school_name, &e),
             };
             if request.prompt.consent
-                || needs_consent(grant.as_ref().map(|g| &g.scopes), &request.scopes)
+                || needs_consent(
+                    grant.as_ref().map(|g| &g.scopes),
+                    &request.scopes,
+                    is_client_identity_assured(&app, &request.target.redirect_uri),
+                )
             {
                 if request.prompt.none {
                     return reject_to_client(RequestRejection::ConsentRequired);

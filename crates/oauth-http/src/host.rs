@@ -95,13 +95,34 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// Reads `host=` and `proto=` from the first element of a `Forwarded` header
 /// (RFC 7239).
+/// Reads `key=` from the last element of a `Forwarded` header (RFC 7239): the
+/// element the nearest proxy, which is trusted, appended.
 fn forwarded_pair(headers: &HeaderMap, key: &str) -> Option<String> {
-    let first = header(headers, "forwarded")?.split(',').next()?;
-    first.split(';').find_map(|pair| {
+    let last = header(headers, "forwarded")?.rsplit(',').next()?;
+    last.split(';').find_map(|pair| {
         let (k, v) = pair.trim().split_once('=')?;
         k.eq_ignore_ascii_case(key)
             .then(|| v.trim_matches('"').to_owned())
     })
+}
+
+/// The last value of an `X-Forwarded-*` header: the one the nearest proxy set
+/// or appended. Earlier values came from further away, possibly the client.
+fn last_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    header(headers, name)
+        .and_then(|v| v.rsplit(',').next())
+        .map(|v| v.trim().to_owned())
+}
+
+/// Which forwarding headers the trusted proxies set. Only that family is read,
+/// so a client cannot slip the other one past a proxy that forwards it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ForwardedHeaders {
+    /// `X-Forwarded-Host` and `X-Forwarded-Proto` (nginx, most load balancers).
+    #[default]
+    XForwarded,
+    /// RFC 7239 `Forwarded`.
+    Forwarded,
 }
 
 fn is_valid_host(host: &str) -> bool {
@@ -119,21 +140,15 @@ pub async fn resolve(req: &HttpRequest, state: &AppState) -> Result<Resolved, Ho
         .config
         .trusted_proxies
         .trusts(req.peer_addr().map(|a| a.ip()));
+    let forwarded = |key: &str, x_forwarded: &str| match state.config.forwarded_headers {
+        ForwardedHeaders::Forwarded => forwarded_pair(headers, key),
+        ForwardedHeaders::XForwarded => last_value(headers, x_forwarded),
+    };
     let forwarded_host = trusted
-        .then(|| {
-            forwarded_pair(headers, "host").or_else(|| {
-                header(headers, "x-forwarded-host")
-                    .map(|h| h.split(',').next().unwrap_or(h).trim().to_owned())
-            })
-        })
+        .then(|| forwarded("host", "x-forwarded-host"))
         .flatten();
     let forwarded_proto = trusted
-        .then(|| {
-            forwarded_pair(headers, "proto").or_else(|| {
-                header(headers, "x-forwarded-proto")
-                    .map(|p| p.split(',').next().unwrap_or(p).trim().to_owned())
-            })
-        })
+        .then(|| forwarded("proto", "x-forwarded-proto"))
         .flatten();
     let host = forwarded_host
         .or_else(|| header(headers, HOST.as_str()).map(str::to_owned))

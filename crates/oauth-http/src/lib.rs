@@ -29,7 +29,7 @@ use actix_web::web;
 use chrono::Duration;
 use oauth_storage::Store;
 
-pub use host::{TrustedProxies, TrustedProxyError};
+pub use host::{ForwardedHeaders, TrustedProxies, TrustedProxyError};
 pub use security::SecurityError;
 
 /// What the HTTP layer needs to know about the deployment. Built and
@@ -41,8 +41,10 @@ pub struct HttpConfig {
     pub platform_host: String,
     /// The domain under which every school has `{subdomain}.{base_domain}`.
     pub base_domain: String,
-    /// Peers whose `X-Forwarded-*` and `Forwarded` headers are believed.
+    /// Peers whose forwarding headers are believed.
     pub trusted_proxies: TrustedProxies,
+    /// Which forwarding headers those proxies set.
+    pub forwarded_headers: ForwardedHeaders,
     /// How long an authorization code lives (at most ten minutes).
     pub code_lifetime: Duration,
     /// How long a refresh token lives.
@@ -68,6 +70,9 @@ pub struct DynamicRegistration {
     pub per_minute: u32,
 }
 
+/// Password checks that may run at once in one process.
+const PASSWORD_CHECKS_AT_ONCE: usize = 4;
+
 /// Shared state of every worker.
 #[derive(Clone)]
 pub struct AppState {
@@ -76,6 +81,11 @@ pub struct AppState {
     pages: Arc<pages::Pages>,
     signer: Arc<oidc::Signer>,
     registration_limiter: Option<Arc<registration::RegistrationLimiter>>,
+    /// Failed and successful logins per client address.
+    login_limiter: Arc<login::LoginLimiter>,
+    /// Password checks running at once: each takes tens of megabytes for
+    /// Argon2id, so a flood of logins must queue, not exhaust memory.
+    password_permits: Arc<tokio::sync::Semaphore>,
     /// An Argon2id hash of a random password, verified against when an email is
     /// unknown so that a failed login takes as long whether or not it exists.
     decoy_password_hash: Arc<str>,
@@ -102,6 +112,8 @@ impl AppState {
             pages: Arc::new(pages::Pages::new()),
             signer: Arc::new(oidc::Signer::default()),
             registration_limiter,
+            login_limiter: login::LoginLimiter::new(),
+            password_permits: Arc::new(tokio::sync::Semaphore::new(PASSWORD_CHECKS_AT_ONCE)),
             decoy_password_hash: security::decoy_password_hash()?.into(),
         })
     }
@@ -109,6 +121,15 @@ impl AppState {
 
 /// Registers every route. The binary wraps it in an `App` with its state.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // Malformed query strings (admin API paging) get an OAuth-style JSON error.
+    cfg.app_data(web::QueryConfig::default().error_handler(|error, _| {
+        let response = respond::json_error(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            oauth_core::ErrorCode::InvalidRequest,
+            "the query string is malformed",
+        );
+        actix_web::error::InternalError::from_response(error, response).into()
+    }));
     cfg.route("/healthz", web::get().to(health))
         .route(
             "/.well-known/oauth-authorization-server",

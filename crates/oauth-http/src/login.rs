@@ -19,8 +19,74 @@ use crate::security::{constant_time_eq, csrf_token_for, new_nonce, new_token};
 use crate::{authorize, AppState};
 use oauth_core::password::verify_password;
 
-const SESSION_COOKIE: &str = "lwc_session";
-const LOGIN_CSRF_COOKIE: &str = "lwc_login_csrf";
+/// Login attempts allowed per client address per minute.
+const LOGINS_PER_ADDRESS_PER_MINUTE: u32 = 120;
+/// Login attempts allowed per client address and account per minute.
+const LOGINS_PER_ACCOUNT_PER_MINUTE: u32 = 20;
+/// Above this many tracked keys, idle ones are forgotten.
+const MAX_TRACKED_KEYS: usize = 100_000;
+
+/// Per-address and per-account limits on login attempts, against password
+/// guessing. Counters live in this process: a deployment of N processes
+/// allows N times as much, which is fine for slowing guessing down.
+pub struct LoginLimiter {
+    by_address: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
+    by_account: governor::DefaultKeyedRateLimiter<(std::net::IpAddr, String)>,
+}
+
+impl std::fmt::Debug for LoginLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LoginLimiter")
+    }
+}
+
+impl LoginLimiter {
+    /// The limiter every worker shares.
+    pub fn new() -> std::sync::Arc<Self> {
+        let quota = |n: u32| {
+            governor::Quota::per_minute(
+                std::num::NonZeroU32::new(n).unwrap_or(std::num::NonZeroU32::MIN),
+            )
+        };
+        std::sync::Arc::new(Self {
+            by_address: governor::RateLimiter::keyed(quota(LOGINS_PER_ADDRESS_PER_MINUTE)),
+            by_account: governor::RateLimiter::keyed(quota(LOGINS_PER_ACCOUNT_PER_MINUTE)),
+        })
+    }
+
+    fn allows(&self, address: Option<&str>, email: &str) -> bool {
+        let Some(ip) = address.and_then(|ip| ip.parse::<std::net::IpAddr>().ok()) else {
+            return true;
+        };
+        if self.by_account.len() > MAX_TRACKED_KEYS {
+            self.by_account.retain_recent();
+            self.by_address.retain_recent();
+        }
+        self.by_address.check_key(&ip).is_ok()
+            && self
+                .by_account
+                .check_key(&(ip, email.to_lowercase()))
+                .is_ok()
+    }
+}
+
+/// Over https, cookies carry the `__Host-` prefix, so a sibling subdomain
+/// (another school's frontend) cannot set or overwrite them.
+fn session_cookie(resolved: &Resolved) -> &'static str {
+    if resolved.is_https() {
+        "__Host-lwc_session"
+    } else {
+        "lwc_session"
+    }
+}
+
+fn login_csrf_cookie(resolved: &Resolved) -> &'static str {
+    if resolved.is_https() {
+        "__Host-lwc_login_csrf"
+    } else {
+        "lwc_login_csrf"
+    }
+}
 
 /// A logged-in user at this host.
 pub struct LoggedIn {
@@ -36,7 +102,7 @@ pub async fn current(
     state: &AppState,
     resolved: &Resolved,
 ) -> Result<Option<LoggedIn>, oauth_storage::StorageError> {
-    let Some(cookie) = req.cookie(SESSION_COOKIE) else {
+    let Some(cookie) = req.cookie(session_cookie(resolved)) else {
         return Ok(None);
     };
     let secret = PresentedSecret::new(cookie.value());
@@ -60,15 +126,17 @@ pub async fn current(
 /// Only the authorization endpoint is a place to return to after logging in,
 /// so the login form cannot be used as an open redirect.
 fn safe_return_to(return_to: Option<&str>) -> String {
+    const HOME: &str = "/oauth/connected-apps";
     match return_to {
         Some(path)
-            if path == "/oauth/authorize"
-                || path.starts_with("/oauth/authorize?")
-                || path == "/oauth/connected-apps" =>
+            if !path.chars().any(char::is_control)
+                && (path == "/oauth/authorize"
+                    || path.starts_with("/oauth/authorize?")
+                    || path == HOME) =>
         {
             path.to_owned()
         }
-        _ => "/oauth/authorize".to_owned(),
+        _ => HOME.to_owned(),
     }
 }
 
@@ -121,7 +189,7 @@ fn render_login(
             error,
         },
     );
-    let _ = response.add_cookie(&cookie(LOGIN_CSRF_COOKIE, nonce, resolved, "/oauth/login"));
+    let _ = response.add_cookie(&cookie(login_csrf_cookie(resolved), nonce, resolved, "/"));
     response
 }
 
@@ -153,7 +221,10 @@ pub async fn login_submit(
     let email = field(&pairs, "email").unwrap_or_default().trim().to_owned();
     let password = PresentedSecret::new(field(&pairs, "password").unwrap_or_default());
 
-    let csrf_ok = match (req.cookie(LOGIN_CSRF_COOKIE), field(&pairs, "csrf_token")) {
+    let csrf_ok = match (
+        req.cookie(login_csrf_cookie(&resolved)),
+        field(&pairs, "csrf_token"),
+    ) {
         (Some(cookie), Some(sent)) => constant_time_eq(cookie.value(), sent),
         _ => false,
     };
@@ -165,6 +236,21 @@ pub async fn login_submit(
             &return_to,
             &email,
             Some("Your login form expired. Please try again."),
+        );
+    }
+
+    if !state
+        .login_limiter
+        .allows(resolved.client_ip.as_deref(), &email)
+    {
+        tracing::info!(host = %resolved.host, "login attempts throttled");
+        return render_login(
+            &state,
+            &resolved,
+            StatusCode::TOO_MANY_REQUESTS,
+            &return_to,
+            &email,
+            Some("Too many attempts. Wait a minute and try again."),
         );
     }
 
@@ -188,9 +274,17 @@ pub async fn login_submit(
         || state.decoy_password_hash.to_string(),
         |u| u.password_hash().to_owned(),
     );
-    let verified = web::block(move || verify_password(&password, &hash))
+    // The permit is held for the check; without one the request waits.
+    let verified = match state.password_permits.clone().acquire_owned().await {
+        Ok(permit) => web::block(move || {
+            let verified = verify_password(&password, &hash);
+            drop(permit);
+            verified
+        })
         .await
-        .unwrap_or(false);
+        .unwrap_or(false),
+        Err(_) => false,
+    };
     let user = match user {
         Some(user) if verified => user,
         _ => {
@@ -241,12 +335,12 @@ pub async fn login_submit(
     tracing::info!(user.id = %user.id, host = %resolved.host, "user logged in");
     let mut response = redirect(StatusCode::SEE_OTHER, &return_to);
     let _ = response.add_cookie(&cookie(
-        SESSION_COOKIE,
+        session_cookie(&resolved),
         secret.expose_secret().to_owned(),
         &resolved,
         "/",
     ));
-    let mut expired = cookie(LOGIN_CSRF_COOKIE, String::new(), &resolved, "/oauth/login");
+    let mut expired = cookie(login_csrf_cookie(&resolved), String::new(), &resolved, "/");
     expired.make_removal();
     let _ = response.add_cookie(&expired);
     response
@@ -259,7 +353,7 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>, body: Bytes) -
         Err(e) => return authorize::host_error_page(&state, e),
     };
     let pairs = form_pairs(&body);
-    if let Some(cookie) = req.cookie(SESSION_COOKIE) {
+    if let Some(cookie) = req.cookie(session_cookie(&resolved)) {
         let secret = PresentedSecret::new(cookie.value());
         let sent = field(&pairs, "csrf_token").unwrap_or_default();
         if !constant_time_eq(&csrf_token_for(secret.expose_secret()), sent) {
@@ -282,7 +376,7 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>, body: Bytes) -
         "You are logged out.",
         None,
     );
-    let mut expired = cookie(SESSION_COOKIE, String::new(), &resolved, "/");
+    let mut expired = cookie(session_cookie(&resolved), String::new(), &resolved, "/");
     expired.make_removal();
     let _ = response.add_cookie(&expired);
     response

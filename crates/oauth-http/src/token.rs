@@ -222,12 +222,25 @@ async fn refresh(
         Ok(record) => record,
         Err(e) => return server_error(&e),
     };
-    if !record
-        .is_some_and(|r| may_redeem(&client.app, r.application_id, r.binding, resolved.served_at))
-    {
+    let Some(record) =
+        record.filter(|r| may_redeem(&client.app, r.application_id, r.binding, resolved.served_at))
+    else {
         tracing::info!(client.id = %client.app.client_id, "unknown or foreign refresh token presented");
         return grant_error(&GrantRejection::NotFound);
-    }
+    };
+    // The user's standing in the token's school now, for the audience gate.
+    let role = match state
+        .store
+        .find_role(record.user_id, record.binding.school_id)
+        .await
+    {
+        Ok(role) => role,
+        Err(e) => return server_error(&e),
+    };
+    let is_staff = match state.store.find_user(record.user_id).await {
+        Ok(user) => user.is_some_and(|u| u.is_staff),
+        Err(e) => return server_error(&e),
+    };
     let Some(pair) = fresh_pair() else {
         return oauth_json_error(
             ErrorCode::TemporarilyUnavailable,
@@ -256,7 +269,14 @@ async fn refresh(
             client_meta(client, resolved),
             now,
             move |record| {
-                let decision = check_refresh(record, &app, scope.as_deref(), now, retry_window)?;
+                let decision = check_refresh(
+                    record,
+                    &app,
+                    (role, is_staff),
+                    scope.as_deref(),
+                    now,
+                    retry_window,
+                )?;
                 keep_resource(requested_resource.as_deref(), record.resource.as_deref())?;
                 Ok(decision)
             },

@@ -29,7 +29,10 @@ impl AuditMeta {
             reason: None,
             actor: self.actor.clone(),
             user_id: None,
-            client_id: None,
+            client_id: match &self.actor {
+                Actor::Client(client) => Some(client.clone()),
+                Actor::User(_) => None,
+            },
             grant_id: None,
             client_ip: self.client_ip.clone(),
         }

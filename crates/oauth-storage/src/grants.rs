@@ -260,6 +260,7 @@ impl RefreshRow {
                 school_id: parse(&self.school_id, "school id")?,
                 via_platform: self.via_platform,
             },
+            user_id: parse(&self.user_id, "user id")?,
             scopes: scopes(&self.scopes)?,
             expires_at: from_secs(self.expires_at)?,
             resource: self.resource.clone(),

@@ -92,9 +92,10 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
         // WAL lets readers proceed while one writer commits; the busy timeout
         // makes concurrent writers queue instead of failing at once.
+        // WAL is a property of the database file, set once when the store
+        // opens; setting it on every new connection would race for the lock.
         conn.batch_execute(&format!(
-            "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
-             PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+            "PRAGMA busy_timeout = {}; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
             self.busy_timeout_ms
         ))
         .map_err(diesel::r2d2::Error::QueryError)
@@ -120,6 +121,17 @@ impl Store {
     /// plain path) and applies pending migrations.
     pub fn open(url: &str, options: &StoreOptions) -> Result<Self, StorageError> {
         let path = sqlite_path(url)?;
+        {
+            use diesel::Connection as _;
+            let mut first =
+                Conn::establish(&path).map_err(|e| StorageError::Pool(e.to_string()))?;
+            first
+                .batch_execute(&format!(
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL;",
+                    options.busy_timeout.as_millis()
+                ))
+                .map_err(StorageError::Query)?;
+        }
         let manager = ConnectionManager::<Conn>::new(path);
         let pool = Pool::builder()
             .max_size(options.max_connections)

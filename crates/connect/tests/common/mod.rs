@@ -131,6 +131,18 @@ impl Server {
             .unwrap()
     }
 
+    /// Runs an operator command with extra environment variables.
+    pub fn cli_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_loopwise-connect"))
+            .args(args)
+            .env("CONNECT_DATABASE_URL", &self.database_url)
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
     /// Runs an operator command with `stdin` as its standard input.
     pub fn cli_with_stdin(&self, args: &[&str], stdin: &str) -> std::process::Output {
         use std::io::Write as _;

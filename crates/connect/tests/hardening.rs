@@ -1,0 +1,174 @@
+//! Defences found by attacking the server: an audience gate that outlives
+//! consent, login throttling, reserved hosts, and forwarding headers behind a
+//! trusted proxy.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "a failed step should fail the test loudly"
+)]
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+
+const CALLBACK: &str = "http://127.0.0.1/callback";
+
+#[tokio::test]
+async fn a_demoted_admin_can_no_longer_refresh_an_org_admin_application() {
+    let server = Server::start().await;
+    let browser = server.browser();
+    server.login(&browser, Host::Other, "multi@demo.test").await;
+    let params = with(
+        good_request("claude-code", CALLBACK),
+        "scope",
+        "openid courses:read",
+    );
+    let code = server
+        .approve(&browser, &authorize_url(&server, Host::Other, &params))
+        .await
+        .get("code")
+        .unwrap();
+    let token_url = server.url(Host::Other, "/api/oauth/token");
+    let tokens = json(
+        server
+            .api()
+            .post(&token_url)
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", CALLBACK),
+                ("code_verifier", VERIFIER),
+                ("client_id", "claude-code"),
+            ])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let output = server.cli(&["member-set", "multi@demo.test", "other", "student"]);
+    assert!(output.status.success());
+    let refresh = server
+        .api()
+        .post(&token_url)
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+            ("client_id", "claude-code"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refresh.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(json(refresh).await["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn password_guessing_is_throttled_per_account() {
+    let server = Server::start().await;
+    let browser = server.browser();
+    let page = browser
+        .get(server.url(Host::Demo, "/oauth/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut csrf = value_of(&hidden_inputs(&page), "csrf_token").unwrap();
+    let mut statuses = Vec::new();
+    for _ in 0..25 {
+        let response = browser
+            .post(server.url(Host::Demo, "/oauth/login"))
+            .form(&[
+                ("email", "owner@demo.test"),
+                ("password", "wrong-guess"),
+                ("csrf_token", &csrf),
+                ("return_to", "/oauth/authorize"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status());
+        // Every answer is a fresh form with a fresh CSRF token.
+        csrf = value_of(
+            &hidden_inputs(&response.text().await.unwrap()),
+            "csrf_token",
+        )
+        .unwrap();
+    }
+    assert!(statuses.contains(&StatusCode::UNAUTHORIZED));
+    assert_eq!(statuses.last(), Some(&StatusCode::TOO_MANY_REQUESTS));
+    // Another account from the same address is not locked out by it.
+    server
+        .login(&browser, Host::Demo, "student@demo.test")
+        .await;
+}
+
+#[tokio::test]
+async fn a_school_cannot_take_the_platform_host_or_another_schools_address() {
+    let server = Server::start().await;
+    let platform = server.host(Host::Platform);
+    let other = server.host(Host::Other);
+    for domain in [platform.as_str(), other.as_str(), "https://x/", "bad host"] {
+        let output = server.cli_with_env(
+            &["school-add-domain", "demo", domain],
+            &[
+                ("CONNECT_PLATFORM_HOST", &platform),
+                ("CONNECT_BASE_DOMAIN", &format!("localhost:{}", server.port)),
+            ],
+        );
+        assert!(!output.status.success(), "{domain} was accepted");
+    }
+    let metadata = json(
+        server
+            .api()
+            .get(server.url(Host::Other, "/.well-known/openid-configuration"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(metadata["issuer"], server.issuer(Host::Other));
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_only_the_nearest_forwarded_host_counts() {
+    let server = Server::start_with(&[("CONNECT_TRUSTED_PROXIES", "[\"127.0.0.1\"]")]).await;
+    let api = server.api();
+    let issuer_for = |forwarded: String| {
+        let api = api.clone();
+        let url = format!(
+            "http://127.0.0.1:{}/.well-known/openid-configuration",
+            server.port
+        );
+        async move {
+            let response = api
+                .get(url)
+                .header("x-forwarded-host", forwarded)
+                .header("x-forwarded-proto", "https")
+                .send()
+                .await
+                .unwrap();
+            json(response).await["issuer"].clone()
+        }
+    };
+    // A client's own value comes first; the proxy appends the real host last.
+    let forged = format!("{}, {}", server.host(Host::Other), server.host(Host::Demo));
+    assert_eq!(
+        issuer_for(forged).await,
+        format!("https://{}", server.host(Host::Demo))
+    );
+    // The RFC 7239 header is not read unless configured.
+    let response = api
+        .get(format!(
+            "http://127.0.0.1:{}/.well-known/openid-configuration",
+            server.port
+        ))
+        .header("forwarded", format!("host={}", server.host(Host::Other)))
+        .header("host", server.host(Host::Demo))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json(response).await["issuer"], server.issuer(Host::Demo));
+}
