@@ -2,11 +2,6 @@
 //! consent, login throttling, reserved hosts, and forwarding headers behind a
 //! trusted proxy.
 
-#![expect(
-    clippy::unwrap_used,
-    reason = "a failed step should fail the test loudly"
-)]
-
 mod common;
 
 use common::*;
