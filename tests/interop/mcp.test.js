@@ -102,6 +102,23 @@ describe('MCP TypeScript SDK', () => {
     assert.notEqual(refreshed.access_token, provider.savedTokens.access_token)
   })
 
+  it('uses a client ID metadata document instead of registering', async () => {
+    const mcpUrl = new URL(`http://localhost:${demo.port + 1}/mcp`)
+    const provider = new MemoryProvider()
+    provider.clientMetadataUrl = 'https://mcp-client.example/loopwise/client.json'
+    const client = new Client({ name: 'loopwise-interop', version: '1.0.0' })
+    await assert.rejects(client.connect(new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider })), UnauthorizedError)
+    assert.equal(provider.authorizationUrl.searchParams.get('client_id'), provider.clientMetadataUrl)
+    const callback = await authorizeInBrowser(provider.authorizationUrl.href, 'owner@demo.test')
+    const transport = new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider })
+    await transport.finishAuth(callback.searchParams.get('code'))
+    const connected = new Client({ name: 'loopwise-interop', version: '1.0.0' })
+    await connected.connect(new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider }))
+    const { tools } = await connected.listTools()
+    assert.ok(tools.some((tool) => tool.name === 'list_courses'))
+    await connected.close()
+  })
+
   it('is refused by the MCP endpoint with a student token (audience org_admin)', async () => {
     const provider = new MemoryProvider()
     const mcpUrl = new URL(`http://localhost:${demo.port + 1}/mcp`)

@@ -74,6 +74,16 @@ pub struct Config {
     /// Registrations per client address per minute.
     /// `CONNECT_DYNAMIC_REGISTRATION_PER_MINUTE`; default 10.
     pub dynamic_registration_per_minute: u32,
+    /// Client ID Metadata Documents to register at start, as JSON files: each
+    /// describes a public platform client whose `client_id` is the document's
+    /// https URL. `CONNECT_CLIENT_METADATA_DOCUMENTS` (a TOML array); default none.
+    pub client_metadata_documents: Vec<String>,
+    /// The audience of clients described by metadata documents (`org_admin`
+    /// or `member`). `CONNECT_CLIENT_METADATA_AUDIENCE`; default `org_admin`.
+    pub client_metadata_audience: String,
+    /// The most scopes they may get. `CONNECT_CLIENT_METADATA_SCOPES`; default
+    /// `openid profile email courses:* students:* pages:*`.
+    pub client_metadata_scopes: String,
     /// HTTP worker threads; 0 means one per core. `CONNECT_WORKERS`; default 0.
     pub workers: usize,
 }
@@ -98,6 +108,9 @@ impl Default for Config {
             dynamic_registration_audience: "org_admin".into(),
             dynamic_registration_scopes: "openid profile email courses:* students:* pages:*".into(),
             dynamic_registration_per_minute: 10,
+            client_metadata_documents: Vec::new(),
+            client_metadata_audience: "org_admin".into(),
+            client_metadata_scopes: "openid profile email courses:* students:* pages:*".into(),
             workers: 0,
         }
     }
@@ -152,7 +165,20 @@ impl Config {
         TrustedProxies::parse(&self.trusted_proxies)?;
         self.forwarded_headers()?;
         self.dynamic_registration()?;
+        self.client_metadata()?;
         Ok(())
+    }
+
+    /// The audience and scope limit of clients described by metadata documents.
+    pub fn client_metadata(&self) -> anyhow::Result<(Audience, ScopeSet)> {
+        let audience: Audience = self.client_metadata_audience.parse()?;
+        if audience == Audience::Staff {
+            bail!("client_metadata_audience cannot be staff");
+        }
+        let scopes = ScopeSet::parse_config(&self.client_metadata_scopes)?;
+        validate_registration_scopes(&Registration::Platform, audience, &scopes)
+            .context("client_metadata_scopes")?;
+        Ok((audience, scopes))
     }
 
     fn forwarded_headers(&self) -> anyhow::Result<ForwardedHeaders> {
@@ -196,6 +222,7 @@ impl Config {
             session_lifetime: Duration::seconds(i64::from(self.session_lifetime_seconds)),
             refresh_retry_window: Duration::seconds(i64::from(self.refresh_retry_window_seconds)),
             dynamic_registration: self.dynamic_registration()?,
+            client_metadata_documents: !self.client_metadata_documents.is_empty(),
         })
     }
 }

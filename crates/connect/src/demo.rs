@@ -122,6 +122,28 @@ pub async fn seed(
     Ok(())
 }
 
+/// The example client metadata document the demo registers.
+const EXAMPLE_DOCUMENT: &str =
+    include_str!("../../../examples/client-metadata/example-mcp-client.json");
+
+/// Writes the example document to a file and returns its path, so the demo
+/// registers it through configuration like any deployment would.
+pub fn example_document_path() -> anyhow::Result<String> {
+    let name = format!(
+        "loopwise-connect-example-mcp-client-{}.json",
+        std::process::id()
+    );
+    let path = std::env::temp_dir().join(name);
+    std::fs::write(&path, EXAMPLE_DOCUMENT)?;
+    Ok(path.display().to_string())
+}
+
+/// The `client_id` a metadata document names.
+pub fn document_client_id(document: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(document).ok()?;
+    value.get("client_id")?.as_str().map(str::to_owned)
+}
+
 /// The reference resource server runs on the port after the server's.
 pub fn resource_server_port(port: u16) -> u16 {
     port.saturating_add(1)

@@ -97,6 +97,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             config.platform_host = format!("127.0.0.1:{}", listen.port());
             config.base_domain = format!("localhost:{}", listen.port());
             config.dynamic_registration_enabled = true;
+            config
+                .client_metadata_documents
+                .push(demo::example_document_path()?);
             config.validate()?;
             let store = open_store(&config)?;
             demo::seed(&store, &Operator::new(store.clone()), listen.port())
@@ -151,12 +154,24 @@ fn open_store(config: &Config) -> anyhow::Result<Store> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let store = open_store(&config)?;
-    if Operator::new(store.clone())
+    let operator = Operator::new(store.clone());
+    if operator
         .ensure_signing_key()
         .await
         .context("creating the first signing key failed")?
     {
         tracing::info!("created the first ID token signing key");
+    }
+    let (audience, scopes) = config.client_metadata()?;
+    for path in &config.client_metadata_documents {
+        let document = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
+        let client_id = demo::document_client_id(&document)
+            .with_context(|| format!("{path} has no client_id"))?;
+        operator
+            .register_metadata_document(&client_id, &document, audience, &scopes)
+            .await
+            .with_context(|| format!("registering the client metadata document {path}"))?;
+        tracing::info!(client.id = %client_id, "client metadata document registered");
     }
     tokio::spawn(prune_forever(
         store.clone(),

@@ -60,6 +60,7 @@ async fn every_host_is_an_issuer_with_metadata_that_matches_its_behaviour() {
                 metadata["authorization_response_iss_parameter_supported"],
                 true
             );
+            assert_eq!(metadata["client_id_metadata_document_supported"], true);
             assert_eq!(
                 metadata["token_endpoint_auth_methods_supported"],
                 json!(["none", "client_secret_basic", "client_secret_post"])

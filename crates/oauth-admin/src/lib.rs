@@ -62,6 +62,9 @@ pub enum AdminError {
     /// The password was refused.
     #[error(transparent)]
     Password(#[from] PasswordError),
+    /// A client metadata document that cannot be used.
+    #[error("the client metadata document is not usable: {0}")]
+    InvalidDocument(String),
     /// The operating system's random source failed.
     #[error("the system random source failed")]
     Random,
@@ -343,6 +346,75 @@ impl Operator {
             }
         }
         self.register_application(spec).await.map(|_| true)
+    }
+}
+
+/// The fields of a client metadata document this server reads.
+#[derive(Debug, serde::Deserialize)]
+struct MetadataDocument {
+    client_id: String,
+    client_name: Option<String>,
+    redirect_uris: Vec<String>,
+    token_endpoint_auth_method: Option<String>,
+    scope: Option<String>,
+}
+
+impl Operator {
+    /// Registers (or updates) the public platform client described by a client
+    /// metadata document for `url`, with `audience` and at most `allowed`
+    /// scopes. Returns its client id, which is the URL.
+    pub async fn register_metadata_document(
+        &self,
+        url: &str,
+        document: &str,
+        audience: Audience,
+        allowed: &ScopeSet,
+    ) -> Result<ClientId, AdminError> {
+        let parsed: MetadataDocument = serde_json::from_str(document)
+            .map_err(|e| AdminError::InvalidDocument(e.to_string()))?;
+        if parsed
+            .token_endpoint_auth_method
+            .as_deref()
+            .is_some_and(|m| m != "none")
+        {
+            return Err(AdminError::InvalidDocument(
+                "only public clients (token_endpoint_auth_method none) are accepted".into(),
+            ));
+        }
+        let scopes = match parsed.scope.as_deref() {
+            Some(raw) => ScopeSet::parse_request(raw)?.intersection(allowed),
+            None => allowed.clone(),
+        };
+        let spec = ApplicationSpec {
+            client_id: Some(url.to_owned()),
+            name: parsed.client_name.unwrap_or_else(|| url.to_owned()),
+            registration: Registration::Platform,
+            audience,
+            client_type: ClientType::Public,
+            redirect_uris: parsed.redirect_uris,
+            scopes: scopes.to_string(),
+            secret: None,
+            may_introspect: false,
+        };
+        let (redirect_uris, scopes) = validate_spec(&spec)?;
+        oauth_core::client_metadata::check_document(url, &parsed.client_id, &redirect_uris)
+            .map_err(|e| AdminError::InvalidDocument(e.to_string()))?;
+        let client_id =
+            ClientId::parse(url).map_err(|_| AdminError::InvalidClientId(url.to_owned()))?;
+        let updated = self
+            .store
+            .update_application_metadata(
+                &client_id,
+                spec.name.clone(),
+                redirect_uris,
+                scopes,
+                Utc::now(),
+            )
+            .await?;
+        if !updated {
+            self.register_application(spec).await?;
+        }
+        Ok(client_id)
     }
 }
 

@@ -18,6 +18,7 @@ pub mod application;
 pub mod audience;
 pub mod audit;
 pub mod authorize;
+pub mod client_metadata;
 pub mod error;
 pub mod id_token;
 pub mod ids;

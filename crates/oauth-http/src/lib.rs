@@ -56,6 +56,8 @@ pub struct HttpConfig {
     pub refresh_retry_window: Duration,
     /// Dynamic client registration (RFC 7591), when enabled.
     pub dynamic_registration: Option<DynamicRegistration>,
+    /// Whether clients described by Client ID Metadata Documents are registered.
+    pub client_metadata_documents: bool,
 }
 
 /// What dynamic client registration creates: public platform applications of

@@ -6,6 +6,7 @@ use oauth_core::application::{Application, ClientType, Registration};
 use oauth_core::audience::{Audience, Role};
 use oauth_core::ids::{ApplicationId, ClientId, SchoolId, Subdomain, UserId};
 use oauth_core::redirect_uri::RedirectUri;
+use oauth_core::scope::ScopeSet;
 use oauth_core::TokenHash;
 use uuid::Uuid;
 
@@ -466,6 +467,32 @@ impl Store {
                 .optional()?
                 .map(|role| parse::<Role>(&role, "role"))
                 .transpose()
+        })
+        .await
+    }
+
+    /// Replaces the name, redirect URIs and scopes of an application (a client
+    /// metadata document that changed). Returns whether it exists.
+    pub async fn update_application_metadata(
+        &self,
+        client_id: &ClientId,
+        name: String,
+        redirect_uris: Vec<RedirectUri>,
+        scopes: ScopeSet,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StorageError> {
+        let client_id = client_id.as_str().to_owned();
+        self.run(move |c| {
+            let updated =
+                diesel::update(applications::table.filter(applications::client_id.eq(client_id)))
+                    .set((
+                        applications::name.eq(name),
+                        applications::redirect_uris.eq(join_uris(&redirect_uris)),
+                        applications::scopes.eq(scopes.to_string()),
+                        applications::updated_at.eq(to_secs(now)),
+                    ))
+                    .execute(c)?;
+            Ok(updated == 1)
         })
         .await
     }

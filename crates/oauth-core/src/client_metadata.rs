@@ -1,0 +1,113 @@
+//! Client ID Metadata Documents: a `client_id` that is an `https` URL names a
+//! public client described by the JSON document at that URL.
+//!
+//! These rules decide whether a document may describe the client its URL
+//! names; fetching and caching happen outside the core.
+
+use thiserror::Error;
+
+use crate::redirect_uri::RedirectUri;
+
+/// Why a client metadata document is refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ClientMetadataError {
+    /// The client id is not an `https` URL with a path, or has a fragment.
+    #[error("a URL client_id must be an https URL with a path and no fragment")]
+    BadClientIdUrl,
+    /// The document names another client id than its URL.
+    #[error("the document's client_id differs from its URL")]
+    ClientIdMismatch,
+    /// A redirect URI is neither on the client id's origin nor loopback.
+    #[error("redirect URI `{0}` is neither on the client_id's origin nor a loopback address")]
+    ForeignRedirect(String),
+}
+
+/// The origin (`https://host[:port]`) of an `https` client id URL with a path.
+pub fn client_id_origin(client_id: &str) -> Result<&str, ClientMetadataError> {
+    let rest = client_id
+        .strip_prefix("https://")
+        .ok_or(ClientMetadataError::BadClientIdUrl)?;
+    let slash = rest.find('/').ok_or(ClientMetadataError::BadClientIdUrl)?;
+    let well_formed = slash > 0
+        && rest.len() > slash + 1
+        && !client_id.contains('#')
+        && !client_id.contains("/../")
+        && !client_id.contains("/./")
+        && client_id.bytes().all(|b| b.is_ascii_graphic());
+    if well_formed {
+        Ok(&client_id[..("https://".len() + slash)])
+    } else {
+        Err(ClientMetadataError::BadClientIdUrl)
+    }
+}
+
+/// Checks that a document fetched from (or seeded for) `url` may describe the
+/// client `url` names: it names itself, and its redirects stay on its origin
+/// or on the device (loopback).
+pub fn check_document(
+    url: &str,
+    document_client_id: &str,
+    redirects: &[RedirectUri],
+) -> Result<(), ClientMetadataError> {
+    let origin = client_id_origin(url)?;
+    if document_client_id != url {
+        return Err(ClientMetadataError::ClientIdMismatch);
+    }
+    for redirect in redirects {
+        let on_origin = redirect
+            .as_str()
+            .strip_prefix(origin)
+            .is_some_and(|rest| rest.starts_with('/') || rest.starts_with('?'));
+        if !on_origin && !redirect.is_loopback() {
+            return Err(ClientMetadataError::ForeignRedirect(
+                redirect.as_str().to_owned(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uris(list: &[&str]) -> Vec<RedirectUri> {
+        list.iter()
+            .map(|u| RedirectUri::register(u).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn documents() {
+        let url = "https://client.example/oauth/client.json";
+        assert_eq!(client_id_origin(url), Ok("https://client.example"));
+        assert!(check_document(
+            url,
+            url,
+            &uris(&["https://client.example/cb", "http://127.0.0.1/cb"])
+        )
+        .is_ok());
+        assert_eq!(
+            check_document(url, url, &uris(&["https://client.example.evil/cb"])),
+            Err(ClientMetadataError::ForeignRedirect(
+                "https://client.example.evil/cb".into()
+            ))
+        );
+        assert_eq!(
+            check_document(url, "https://other.example/c.json", &[]),
+            Err(ClientMetadataError::ClientIdMismatch)
+        );
+        for bad in [
+            "http://client.example/c.json",
+            "https://client.example",
+            "https://client.example/",
+            "https://client.example/c#x",
+        ] {
+            assert_eq!(
+                client_id_origin(bad),
+                Err(ClientMetadataError::BadClientIdUrl),
+                "{bad}"
+            );
+        }
+    }
+}
