@@ -119,6 +119,31 @@ describe('MCP TypeScript SDK', () => {
     await connected.close()
   })
 
+  it('signs in at the platform host and picks the school', async () => {
+    const mcpUrl = new URL(`http://localhost:${demo.port + 1}/platform/mcp`)
+    const provider = new MemoryProvider()
+    const client = new Client({ name: 'loopwise-interop', version: '1.0.0' })
+    await assert.rejects(client.connect(new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider })), UnauthorizedError)
+    assert.equal(provider.authorizationUrl.origin, demo.platform, 'the platform issuer')
+    const callback = await authorizeInBrowser(provider.authorizationUrl.href, 'owner@demo.test', { school: 'Demo School' })
+    assert.equal(callback.searchParams.get('iss'), demo.platform)
+    const transport = new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider })
+    await transport.finishAuth(callback.searchParams.get('code'))
+    const connected = new Client({ name: 'loopwise-interop', version: '1.0.0' })
+    await connected.connect(new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider }))
+    const result = await connected.callTool({ name: 'list_courses', arguments: {} })
+    assert.match(result.content[0].text, /Data Structures/)
+    await connected.close()
+    const metadata = await discoverAuthorizationServerMetadata(new URL(demo.platform))
+    const refreshed = await refreshAuthorization(demo.platform, {
+      metadata,
+      clientInformation: provider.information,
+      refreshToken: provider.savedTokens.refresh_token,
+      resource: mcpUrl,
+    })
+    assert.ok(refreshed.access_token)
+  })
+
   it('is refused by the MCP endpoint with a student token (audience org_admin)', async () => {
     const provider = new MemoryProvider()
     const mcpUrl = new URL(`http://localhost:${demo.port + 1}/mcp`)

@@ -112,6 +112,7 @@ pub async fn seed(
     let resource_server = resource_server_port(port);
     for (path, name) in [
         ("/mcp", "Demo School MCP"),
+        ("/platform/mcp", "Demo School MCP (platform sign-in)"),
         ("/api/courses", "Demo School courses API"),
     ] {
         let resource = format!("http://localhost:{resource_server}{path}");
@@ -162,6 +163,7 @@ pub async fn start_resource_server(store: oauth_storage::Store, port: u16) -> an
         school_name: school.display_name,
         issuer: format!("http://localhost:{port}"),
         origin: format!("http://localhost:{rs_port}"),
+        platform_issuer: Some(format!("http://127.0.0.1:{port}")),
     };
     match tokio::net::TcpListener::bind(("127.0.0.1", rs_port)).await {
         Ok(listener) => {

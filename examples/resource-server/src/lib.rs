@@ -42,6 +42,10 @@ pub struct Settings {
     pub issuer: String,
     /// This server's public origin (`http://localhost:8081`), no trailing slash.
     pub origin: String,
+    /// The platform issuer (`http://127.0.0.1:8080`), when `/platform/mcp`
+    /// should send platform applications there (with the school picker)
+    /// instead of to the school's issuer.
+    pub platform_issuer: Option<String>,
 }
 
 impl Settings {
@@ -51,6 +55,10 @@ impl Settings {
 
     fn api_resource(&self) -> String {
         format!("{}/api/courses", self.origin)
+    }
+
+    fn resource(&self, path: &str) -> String {
+        format!("{}{path}", self.origin)
     }
 }
 
@@ -165,16 +173,21 @@ async fn authorize(
     Ok(access)
 }
 
-async fn guard_mcp(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// The MCP endpoint at `path` (a resource of its own), behind the guard.
+async fn guard_mcp(
+    State((state, path)): State<(AppState, &'static str)>,
+    request: Request,
+    next: Next,
+) -> Response {
     match authorize(
         &state,
         authorization_of(&request),
-        &state.settings.mcp_resource(),
+        &state.settings.resource(path),
     )
     .await
     {
         Ok(_) => next.run(request).await,
-        Err(error) => refusal(&state.settings, "/mcp", &error),
+        Err(error) => refusal(&state.settings, path, &error),
     }
 }
 
@@ -195,10 +208,14 @@ async fn courses(State(state): State<AppState>, request: Request) -> Response {
 }
 
 fn metadata(state: &AppState, resource: String, name: &str) -> Json<Value> {
+    metadata_at(&state.settings.issuer, resource, name)
+}
+
+fn metadata_at(issuer: &str, resource: String, name: &str) -> Json<Value> {
     Json(json!({
         "resource": resource,
         "resource_name": name,
-        "authorization_servers": [state.settings.issuer],
+        "authorization_servers": [issuer],
         "scopes_supported": ["courses:read"],
         "bearer_methods_supported": ["header"],
     }))
@@ -211,14 +228,42 @@ pub fn router(store: oauth_storage::Store, settings: Settings) -> Router {
         settings: Arc::new(settings),
     };
     let school_name = state.settings.school_name.clone();
-    let mcp: StreamableHttpService<CoursesMcp, LocalSessionManager> = StreamableHttpService::new(
-        move || Ok(CoursesMcp::new(school_name.clone())),
-        Default::default(),
-        StreamableHttpServerConfig::default(),
-    );
-    let protected_mcp = Router::new()
-        .nest_service("/mcp", mcp)
-        .layer(middleware::from_fn_with_state(state.clone(), guard_mcp));
+    let mcp_service = move || {
+        let school_name = school_name.clone();
+        let service: StreamableHttpService<CoursesMcp, LocalSessionManager> =
+            StreamableHttpService::new(
+                move || Ok(CoursesMcp::new(school_name.clone())),
+                Default::default(),
+                StreamableHttpServerConfig::default(),
+            );
+        service
+    };
+    let mut protected_mcp =
+        Router::new()
+            .nest_service("/mcp", mcp_service())
+            .layer(middleware::from_fn_with_state(
+                (state.clone(), "/mcp"),
+                guard_mcp,
+            ));
+    if let Some(platform_issuer) = state.settings.platform_issuer.clone() {
+        let resource = state.settings.resource("/platform/mcp");
+        protected_mcp = protected_mcp
+            .merge(
+                Router::new()
+                    .nest_service("/platform/mcp", mcp_service())
+                    .layer(middleware::from_fn_with_state(
+                        (state.clone(), "/platform/mcp"),
+                        guard_mcp,
+                    )),
+            )
+            .route(
+                "/.well-known/oauth-protected-resource/platform/mcp",
+                get(move || {
+                    let (issuer, resource) = (platform_issuer.clone(), resource.clone());
+                    async move { metadata_at(&issuer, resource, "Courses MCP (platform sign-in)") }
+                }),
+            );
+    }
     Router::new()
         .route(
             "/.well-known/oauth-protected-resource/mcp",

@@ -27,6 +27,9 @@ struct Args {
     /// This server's public origin.
     #[arg(long, default_value = "http://localhost:8081")]
     origin: String,
+    /// The platform issuer, to also serve `/platform/mcp` for platform sign-in.
+    #[arg(long)]
+    platform_issuer: Option<String>,
 }
 
 #[tokio::main]
@@ -45,6 +48,7 @@ async fn main() -> anyhow::Result<()> {
         school_name: school.display_name,
         issuer: args.issuer,
         origin: args.origin,
+        platform_issuer: args.platform_issuer,
     };
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     tracing::info!(listen = %args.listen, "reference resource server listening");
