@@ -12,7 +12,9 @@ use figment::providers::{Env, Format as _, Serialized, Toml};
 use figment::Figment;
 use oauth_core::scope::validate_registration_scopes;
 use oauth_core::{Audience, Registration, ScopeSet};
-use oauth_http::{DynamicRegistration, ForwardedHeaders, HttpConfig, TrustedProxies};
+use oauth_http::{
+    ClientMetadataFetch, DynamicRegistration, ForwardedHeaders, HttpConfig, TrustedProxies,
+};
 use serde::{Deserialize, Serialize};
 
 /// Every setting, with its default.
@@ -84,6 +86,14 @@ pub struct Config {
     /// The most scopes they may get. `CONNECT_CLIENT_METADATA_SCOPES`; default
     /// `openid profile email courses:* students:* pages:*`.
     pub client_metadata_scopes: String,
+    /// URL prefixes (each ending in `/`) whose Client ID Metadata Documents
+    /// may be fetched when their URL is used as a `client_id`; none by default.
+    /// `CONNECT_CLIENT_METADATA_ALLOWED_PREFIXES` (a TOML array).
+    pub client_metadata_allowed_prefixes: Vec<String>,
+    /// Also fetch documents over plain `http` on loopback: for tests and local
+    /// development only. `CONNECT_CLIENT_METADATA_ALLOW_INSECURE_LOOPBACK`;
+    /// default false.
+    pub client_metadata_allow_insecure_loopback: bool,
     /// HTTP worker threads; 0 means one per core. `CONNECT_WORKERS`; default 0.
     pub workers: usize,
 }
@@ -111,6 +121,8 @@ impl Default for Config {
             client_metadata_documents: Vec::new(),
             client_metadata_audience: "org_admin".into(),
             client_metadata_scopes: "openid profile email courses:* students:* pages:*".into(),
+            client_metadata_allowed_prefixes: Vec::new(),
+            client_metadata_allow_insecure_loopback: false,
             workers: 0,
         }
     }
@@ -166,6 +178,13 @@ impl Config {
         self.forwarded_headers()?;
         self.dynamic_registration()?;
         self.client_metadata()?;
+        if let Some(bad) = self
+            .client_metadata_allowed_prefixes
+            .iter()
+            .find(|p| !p.ends_with('/') || !(p.starts_with("https://") || p.starts_with("http://")))
+        {
+            bail!("client_metadata_allowed_prefixes entries are URLs ending in /: `{bad}`");
+        }
         Ok(())
     }
 
@@ -223,6 +242,17 @@ impl Config {
             refresh_retry_window: Duration::seconds(i64::from(self.refresh_retry_window_seconds)),
             dynamic_registration: self.dynamic_registration()?,
             client_metadata_documents: !self.client_metadata_documents.is_empty(),
+            client_metadata_fetch: if self.client_metadata_allowed_prefixes.is_empty() {
+                None
+            } else {
+                let (audience, scopes) = self.client_metadata()?;
+                Some(ClientMetadataFetch {
+                    allowed_prefixes: self.client_metadata_allowed_prefixes.clone(),
+                    audience,
+                    scopes,
+                    allow_insecure_loopback: self.client_metadata_allow_insecure_loopback,
+                })
+            },
         })
     }
 }

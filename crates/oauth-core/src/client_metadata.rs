@@ -22,10 +22,49 @@ pub enum ClientMetadataError {
     ForeignRedirect(String),
 }
 
+/// Whether a client id is meant as a metadata document URL.
+pub fn is_url_client_id(client_id: &str) -> bool {
+    client_id.starts_with("https://") || client_id.starts_with("http://")
+}
+
+/// Whether an allow-list entry (a URL prefix ending in `/`) admits `url`.
+/// Entries must end in `/`, so `https://a.example/x/` admits neither
+/// `https://a.example/xy/…` nor `https://a.example.evil/…`.
+pub fn is_allowed_by(url: &str, allowed_prefixes: &[String]) -> bool {
+    allowed_prefixes
+        .iter()
+        .any(|prefix| prefix.ends_with('/') && url.starts_with(prefix.as_str()))
+}
+
 /// The origin (`https://host[:port]`) of an `https` client id URL with a path.
 pub fn client_id_origin(client_id: &str) -> Result<&str, ClientMetadataError> {
+    origin_with_scheme(client_id, "https://")
+}
+
+/// As [`client_id_origin`], also admitting `http` URLs on loopback, for a
+/// deployment that allows them (tests and local development only).
+pub fn loopback_client_id_origin(client_id: &str) -> Result<&str, ClientMetadataError> {
+    let on_loopback = [
+        "http://127.0.0.1:",
+        "http://127.0.0.1/",
+        "http://localhost:",
+        "http://[::1]:",
+    ]
+    .iter()
+    .any(|p| client_id.starts_with(p));
+    if on_loopback {
+        origin_with_scheme(client_id, "http://")
+    } else {
+        client_id_origin(client_id)
+    }
+}
+
+fn origin_with_scheme<'a>(
+    client_id: &'a str,
+    scheme: &str,
+) -> Result<&'a str, ClientMetadataError> {
     let rest = client_id
-        .strip_prefix("https://")
+        .strip_prefix(scheme)
         .ok_or(ClientMetadataError::BadClientIdUrl)?;
     let slash = rest.find('/').ok_or(ClientMetadataError::BadClientIdUrl)?;
     let well_formed = slash > 0
@@ -35,7 +74,7 @@ pub fn client_id_origin(client_id: &str) -> Result<&str, ClientMetadataError> {
         && !client_id.contains("/./")
         && client_id.bytes().all(|b| b.is_ascii_graphic());
     if well_formed {
-        Ok(&client_id[..("https://".len() + slash)])
+        Ok(&client_id[..(scheme.len() + slash)])
     } else {
         Err(ClientMetadataError::BadClientIdUrl)
     }
@@ -49,7 +88,7 @@ pub fn check_document(
     document_client_id: &str,
     redirects: &[RedirectUri],
 ) -> Result<(), ClientMetadataError> {
-    let origin = client_id_origin(url)?;
+    let origin = loopback_client_id_origin(url)?;
     if document_client_id != url {
         return Err(ClientMetadataError::ClientIdMismatch);
     }
@@ -97,6 +136,17 @@ mod tests {
             check_document(url, "https://other.example/c.json", &[]),
             Err(ClientMetadataError::ClientIdMismatch)
         );
+        assert!(is_allowed_by(
+            url,
+            &["https://client.example/oauth/".into()]
+        ));
+        assert!(!is_allowed_by(url, &["https://client.example/oau".into()]));
+        assert!(!is_allowed_by(
+            "https://client.example.evil/oauth/c.json",
+            &["https://client.example".into()]
+        ));
+        assert!(loopback_client_id_origin("http://127.0.0.1:9/c.json").is_ok());
+        assert!(client_id_origin("http://127.0.0.1:9/c.json").is_err());
         for bad in [
             "http://client.example/c.json",
             "https://client.example",

@@ -153,6 +153,11 @@ async fn drive(
         Ok(stored) => stored,
         Err(e) => return unavailable(state, school_name, &e),
     };
+    // A URL client_id may name a client metadata document to fetch.
+    let stored = match crate::client_metadata::resolve_client(state, &client_id, stored).await {
+        Ok(stored) => stored,
+        Err(e) => return unavailable(state, school_name, &e),
+    };
     let request = match validate(&params, stored.as_ref().map(|s| &s.app), resolved.served_at) {
         Ok(request) => request,
         Err(AuthorizeError::Page(e)) => return page(e),

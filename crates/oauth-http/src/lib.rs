@@ -12,6 +12,7 @@
 mod admin_api;
 mod authorize;
 mod client_auth;
+mod client_metadata;
 mod connected;
 mod host;
 mod lifecycle;
@@ -29,6 +30,7 @@ use actix_web::web;
 use chrono::Duration;
 use oauth_storage::Store;
 
+pub use client_metadata::ClientMetadataFetch;
 pub use host::{ForwardedHeaders, TrustedProxies, TrustedProxyError};
 pub use security::SecurityError;
 
@@ -58,6 +60,8 @@ pub struct HttpConfig {
     pub dynamic_registration: Option<DynamicRegistration>,
     /// Whether clients described by Client ID Metadata Documents are registered.
     pub client_metadata_documents: bool,
+    /// Fetching Client ID Metadata Documents by URL, when allowed.
+    pub client_metadata_fetch: Option<ClientMetadataFetch>,
 }
 
 /// What dynamic client registration creates: public platform applications of
@@ -83,6 +87,7 @@ pub struct AppState {
     pages: Arc<pages::Pages>,
     signer: Arc<oidc::Signer>,
     registration_limiter: Option<Arc<registration::RegistrationLimiter>>,
+    metadata_fetcher: Option<Arc<client_metadata::MetadataFetcher>>,
     /// Failed and successful logins per client address.
     login_limiter: Arc<login::LoginLimiter>,
     /// Password checks running at once: each takes tens of megabytes for
@@ -108,12 +113,18 @@ impl AppState {
             .dynamic_registration
             .as_ref()
             .map(|d| registration::RegistrationLimiter::new(d.per_minute));
+        let metadata_fetcher = config
+            .client_metadata_fetch
+            .as_ref()
+            .and_then(client_metadata::MetadataFetcher::new)
+            .map(Arc::new);
         Ok(Self {
             store,
             config: Arc::new(config),
             pages: Arc::new(pages::Pages::new()),
             signer: Arc::new(oidc::Signer::default()),
             registration_limiter,
+            metadata_fetcher,
             login_limiter: login::LoginLimiter::new(),
             password_permits: Arc::new(tokio::sync::Semaphore::new(PASSWORD_CHECKS_AT_ONCE)),
             decoy_password_hash: security::decoy_password_hash()?.into(),

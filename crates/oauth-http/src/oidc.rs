@@ -146,7 +146,8 @@ pub fn issuer_metadata(state: &AppState, resolved: &Resolved) -> Value {
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "claims_parameter_supported": false,
-        "client_id_metadata_document_supported": state.config.client_metadata_documents,
+        "client_id_metadata_document_supported": state.config.client_metadata_documents
+            || state.config.client_metadata_fetch.is_some(),
     });
     if state.config.dynamic_registration.is_some() {
         body["registration_endpoint"] = Value::from(format!("{issuer}/api/oauth/register"));
