@@ -167,3 +167,93 @@ async fn behind_a_trusted_proxy_only_the_nearest_forwarded_host_counts() {
         .unwrap();
     assert_eq!(json(response).await["issuer"], server.issuer(Host::Demo));
 }
+
+#[tokio::test]
+async fn cross_origin_calls_only_for_registered_client_origins() {
+    let server = Server::start().await;
+    let api = server.api();
+    let preflight = |path: &'static str, origin: &'static str| {
+        let api = api.clone();
+        let url = server.url(Host::Demo, path);
+        async move {
+            api.request(reqwest::Method::OPTIONS, url)
+                .header("origin", origin)
+                .header("access-control-request-method", "POST")
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // demo-quiz, a public client, registered http://127.0.0.1/callback.
+    let allowed = preflight("/api/oauth/token", "http://127.0.0.1").await;
+    assert_eq!(allowed.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "http://127.0.0.1"
+    );
+    for path in ["/api/oauth/revoke", "/oauth/userinfo"] {
+        assert!(preflight(path, "http://127.0.0.1")
+            .await
+            .headers()
+            .contains_key("access-control-allow-origin"));
+    }
+    let stranger = preflight("/api/oauth/token", "https://evil.example").await;
+    assert!(!stranger
+        .headers()
+        .contains_key("access-control-allow-origin"));
+    let introspect = preflight("/api/oauth/introspect", "http://127.0.0.1").await;
+    assert!(!introspect
+        .headers()
+        .contains_key("access-control-allow-origin"));
+
+    // The request itself: headers only for the calling client's own origin.
+    let code = {
+        let browser = server.browser();
+        server
+            .login(&browser, Host::Demo, "student@demo.test")
+            .await;
+        server
+            .approve(
+                &browser,
+                &authorize_url(&server, Host::Demo, &good_request("demo-quiz", CALLBACK)),
+            )
+            .await
+            .get("code")
+            .unwrap()
+    };
+    let response = api
+        .post(server.url(Host::Demo, "/api/oauth/token"))
+        .header("origin", "http://127.0.0.1")
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", VERIFIER),
+            ("client_id", "demo-quiz"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "http://127.0.0.1"
+    );
+    // demo-dashboard's origin is http://127.0.0.1:9000, so this origin gets nothing.
+    let other = dashboard_token_request(
+        &server,
+        Host::Demo,
+        &[("grant_type", "refresh_token"), ("refresh_token", "x")],
+    )
+    .await;
+    assert!(!other.headers().contains_key("access-control-allow-origin"));
+    let metadata = api
+        .get(server.url(Host::Demo, "/.well-known/openid-configuration"))
+        .header("origin", "http://127.0.0.1")
+        .send()
+        .await
+        .unwrap();
+    assert!(!metadata
+        .headers()
+        .contains_key("access-control-allow-origin"));
+}

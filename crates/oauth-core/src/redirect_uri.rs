@@ -231,6 +231,22 @@ impl RedirectUri {
         split(&self.0).is_some_and(|p| is_loopback_http(&p))
     }
 
+    /// The web origin (`scheme://host[:port]`, scheme and host lower-cased) of
+    /// an `http` or `https` redirect URI, for CORS; `None` for other schemes.
+    pub fn web_origin(&self) -> Option<String> {
+        let parts = split(&self.0)?;
+        let scheme = parts.scheme.to_ascii_lowercase();
+        if scheme != "http" && scheme != "https" {
+            return None;
+        }
+        let authority = parts.authority?;
+        let host = authority.host.to_ascii_lowercase();
+        Some(match authority.port {
+            Some(port) => format!("{scheme}://{host}:{port}"),
+            None => format!("{scheme}://{host}"),
+        })
+    }
+
     /// Whether `requested`, as sent in an authorization request, is this
     /// registered URI under the exact-match rule.
     pub fn matches(&self, requested: &str) -> bool {
@@ -491,6 +507,21 @@ mod tests {
                 "{registered} vs {requested}"
             );
         }
+    }
+
+    #[test]
+    fn web_origins() {
+        assert_eq!(
+            reg("https://App.Example:8443/cb?x=1")
+                .web_origin()
+                .as_deref(),
+            Some("https://app.example:8443")
+        );
+        assert_eq!(
+            reg("http://127.0.0.1/cb").web_origin().as_deref(),
+            Some("http://127.0.0.1")
+        );
+        assert_eq!(reg("cursor://x/cb").web_origin(), None);
     }
 
     #[test]

@@ -468,6 +468,9 @@ async fn resolve_school(
             Err(e) => Err(unavailable(state, school_name, &e)),
         };
     }
+    // TODO: staff applications at the platform host offer only the schools the
+    // staff member has a role in; offering every school needs a decision on
+    // which schools platform staff may act in, which the specification leaves open.
     let memberships = state
         .store
         .list_memberships(logged_in.user.id)

@@ -14,6 +14,7 @@ mod authorize;
 mod client_auth;
 mod client_metadata;
 mod connected;
+mod cors;
 mod host;
 mod lifecycle;
 mod login;
@@ -168,7 +169,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/oauth/userinfo")
                 .route(web::get().to(oidc::userinfo))
-                .route(web::post().to(oidc::userinfo)),
+                .route(web::post().to(oidc::userinfo))
+                .route(web::method(actix_web::http::Method::OPTIONS).to(cors::preflight)),
         )
         .service(
             web::resource("/oauth/authorize")
@@ -193,6 +195,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/api/oauth/token")
                 .route(web::post().to(token::token))
+                .route(web::method(actix_web::http::Method::OPTIONS).to(cors::preflight))
                 .default_service(web::to(|| respond::method_not_allowed("POST"))),
         )
         .route("/api/admin/session", web::get().to(admin_api::session))
@@ -209,6 +212,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/api/oauth/revoke")
                 .route(web::post().to(lifecycle::revoke))
+                .route(web::method(actix_web::http::Method::OPTIONS).to(cors::preflight))
                 .default_service(web::to(|| respond::method_not_allowed("POST"))),
         )
         .service(

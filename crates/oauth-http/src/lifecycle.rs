@@ -120,7 +120,7 @@ pub async fn revoke(req: HttpRequest, state: web::Data<AppState>, body: Bytes) -
                 actix_web::http::header::CACHE_CONTROL,
                 actix_web::http::header::HeaderValue::from_static("no-store"),
             );
-            response
+            crate::cors::allow_for_client(&req, &client.app, response)
         }
         Err(e) => server_error(&e),
     }

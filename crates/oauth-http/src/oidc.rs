@@ -237,6 +237,7 @@ pub async fn userinfo(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
             );
         }
     };
+    let record_app = record.as_ref().map(|r| r.application_id);
     let access = match check_issuer_token(record.as_ref(), resolved.served_at, Utc::now()) {
         Ok(access) => access,
         Err(e) => return bearer_error(&e, &realm),
@@ -247,6 +248,9 @@ pub async fn userinfo(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
             return bearer_error(&e, &realm);
         }
     }
+    let Some(record_app) = record_app else {
+        return bearer_error(&AccessError::InvalidToken, &realm);
+    };
     let user = match state.store.find_user(access.user_id).await {
         Ok(Some(user)) => user,
         Ok(None) => return bearer_error(&AccessError::InvalidToken, &realm),
@@ -270,7 +274,12 @@ pub async fn userinfo(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    // Single-page apps call userinfo from their own origin (the product
+    // specification §8): headers only for the token's own client.
+    match state.store.find_application_by_id(record_app).await {
+        Ok(Some(owner)) => crate::cors::allow_for_client(&req, &owner.app, response),
+        _ => response,
+    }
 }
 
 /// `GET /.well-known/oauth-protected-resource[/path]` (RFC 9728): metadata of a

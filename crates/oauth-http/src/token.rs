@@ -86,7 +86,7 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: Bytes) ->
             return oauth_json_error(failure.code, failure.description);
         }
     };
-    match params.single("grant_type").ok().flatten() {
+    let response = match params.single("grant_type").ok().flatten() {
         None => oauth_json_error(ErrorCode::InvalidRequest, "grant_type is required"),
         Some("authorization_code") => exchange_code(&state, &resolved, &client, &params).await,
         Some("refresh_token") => refresh(&state, &resolved, &client, &params).await,
@@ -94,7 +94,8 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: Bytes) ->
             ErrorCode::UnsupportedGrantType,
             "supported grant types are authorization_code and refresh_token",
         ),
-    }
+    };
+    crate::cors::allow_for_client(&req, &client.app, response)
 }
 
 /// The audit context of a client's request.

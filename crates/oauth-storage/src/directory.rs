@@ -497,6 +497,36 @@ impl Store {
         .await
     }
 
+    /// The redirect URIs of the enabled public applications usable at a host:
+    /// the platform's, and the school's when `school` is given.
+    pub async fn list_public_redirect_uris(
+        &self,
+        school: Option<SchoolId>,
+    ) -> Result<Vec<RedirectUri>, StorageError> {
+        self.run(move |c| {
+            let mut query = applications::table
+                .filter(applications::client_type.eq(ClientType::Public.as_str()))
+                .filter(applications::disabled.eq(false))
+                .select(applications::redirect_uris)
+                .into_boxed();
+            query = match school {
+                Some(school) => query.filter(
+                    applications::school_id
+                        .is_null()
+                        .or(applications::school_id.eq(school.to_string())),
+                ),
+                None => query.filter(applications::school_id.is_null()),
+            };
+            let lists: Vec<String> = query.load(c)?;
+            Ok(lists
+                .iter()
+                .flat_map(|list| list.lines())
+                .filter_map(|uri| RedirectUri::register(uri).ok())
+                .collect())
+        })
+        .await
+    }
+
     /// Registers an application; `Conflict` when the client id is taken.
     pub async fn insert_application(
         &self,
