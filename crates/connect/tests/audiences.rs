@@ -212,19 +212,7 @@ async fn attempt(
     };
     assert_eq!(redirect.get("iss"), Some(server.issuer(host)));
     let code = redirect.get("code").unwrap();
-    let response = server
-        .api()
-        .post(server.url(host, "/api/oauth/token"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", CALLBACK),
-            ("code_verifier", VERIFIER),
-            ("client_id", app),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let response = public_token_request(server, host, app, &code, CALLBACK).await;
     assert_eq!(response.status(), StatusCode::OK);
     let body = json(response).await;
     match body["school_subdomain"].as_str().unwrap() {
@@ -532,19 +520,7 @@ async fn a_pick_means_nothing_at_a_school_host() {
         .approve(&browser, &authorize_url(&server, Host::Other, &params))
         .await;
     let code = redirect.get("code").unwrap();
-    let response = server
-        .api()
-        .post(server.url(Host::Other, "/api/oauth/token"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", CALLBACK),
-            ("code_verifier", VERIFIER),
-            ("client_id", "claude-code"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let response = public_token_request(&server, Host::Other, "claude-code", &code, CALLBACK).await;
     assert_eq!(json(response).await["school_subdomain"], "other");
 }
 
@@ -584,18 +560,6 @@ async fn a_drifted_platform_scope_list_never_yields_admin_scopes() {
         )
         .await;
     let code = redirect.get("code").unwrap();
-    let response = server
-        .api()
-        .post(server.url(Host::Demo, "/api/oauth/token"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", CALLBACK),
-            ("code_verifier", VERIFIER),
-            ("client_id", "claude-code"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let response = public_token_request(&server, Host::Demo, "claude-code", &code, CALLBACK).await;
     assert_eq!(json(response).await["scope"], "openid courses:read");
 }

@@ -143,18 +143,7 @@ async fn documents_are_fetched_only_when_allowed_and_sound() {
         .await
         .get("code")
         .unwrap();
-    let response = api
-        .post(server.url(Host::Demo, "/api/oauth/token"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", CALLBACK),
-            ("code_verifier", VERIFIER),
-            ("client_id", client_id.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let response = public_token_request(&server, Host::Demo, &client_id, &code, CALLBACK).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(json(response).await["scope"], "openid courses:read");
 }

@@ -33,19 +33,8 @@ async fn token_for(
         .await
         .get("code")
         .unwrap();
-    let response = server
-        .api()
-        .post(server.url(host, "/api/oauth/token"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", "http://127.0.0.1/callback"),
-            ("code_verifier", VERIFIER),
-            ("client_id", app),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let response =
+        public_token_request(server, host, app, &code, "http://127.0.0.1/callback").await;
     let body = json(response).await;
     (
         body["access_token"].as_str().unwrap().to_owned(),

@@ -475,19 +475,7 @@ async fn dynamic_registration_creates_public_platform_clients() {
         .await
         .get("code")
         .unwrap();
-    let response = server
-        .api()
-        .post(server.url(Host::Demo, "/api/oauth/token"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", CALLBACK),
-            ("code_verifier", VERIFIER),
-            ("client_id", client_id.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let response = public_token_request(&server, Host::Demo, &client_id, &code, CALLBACK).await;
     assert_eq!(response.status(), StatusCode::OK);
 
     // Refusals.

@@ -111,6 +111,22 @@ struct FreshPair {
     refresh: oauth_core::PlainToken,
 }
 
+impl FreshPair {
+    /// The digests and expiries storage keeps for the pair.
+    fn to_store(&self, state: &AppState, now: chrono::DateTime<Utc>) -> (NewToken, NewToken) {
+        (
+            NewToken {
+                hash: self.access.hash(),
+                expires_at: now + ACCESS_TOKEN_LIFETIME,
+            },
+            NewToken {
+                hash: self.refresh.hash(),
+                expires_at: now + state.config.refresh_token_lifetime,
+            },
+        )
+    }
+}
+
 fn fresh_pair() -> Option<FreshPair> {
     Some(FreshPair {
         access: new_token(TokenKind::AccessToken).ok()?,
@@ -168,16 +184,7 @@ async fn exchange_code(
         .store
         .redeem_code(
             code_hash,
-            (
-                NewToken {
-                    hash: pair.access.hash(),
-                    expires_at: now + ACCESS_TOKEN_LIFETIME,
-                },
-                NewToken {
-                    hash: pair.refresh.hash(),
-                    expires_at: now + state.config.refresh_token_lifetime,
-                },
-            ),
+            pair.to_store(state, now),
             client_meta(client, resolved),
             now,
             move |code| {
@@ -257,16 +264,7 @@ async fn refresh(
         .store
         .rotate_refresh_token(
             token_hash,
-            (
-                NewToken {
-                    hash: pair.access.hash(),
-                    expires_at: now + ACCESS_TOKEN_LIFETIME,
-                },
-                NewToken {
-                    hash: pair.refresh.hash(),
-                    expires_at: now + state.config.refresh_token_lifetime,
-                },
-            ),
+            pair.to_store(state, now),
             client_meta(client, resolved),
             now,
             move |record| {

@@ -353,62 +353,60 @@ fn insert_pair(
     Ok(())
 }
 
+/// Marks revoked every live access token and refresh token whose given
+/// columns equal `value`.
+macro_rules! revoke_tokens_where {
+    ($c:expr, $access_column:expr, $refresh_column:expr, $value:expr, $now:expr) => {{
+        diesel::update(
+            access_tokens::table
+                .filter($access_column.eq($value))
+                .filter(access_tokens::revoked_at.is_null()),
+        )
+        .set(access_tokens::revoked_at.eq($now))
+        .execute($c)?;
+        diesel::update(
+            refresh_tokens::table
+                .filter($refresh_column.eq($value))
+                .filter(refresh_tokens::revoked_at.is_null()),
+        )
+        .set(refresh_tokens::revoked_at.eq($now))
+        .execute($c)?;
+        Ok(())
+    }};
+}
+
 /// Revokes every live token of a family (the tokens issued from one code and
 /// their rotations).
 fn revoke_family(c: &mut Conn, family_id: &str, now: i64) -> Result<(), StorageError> {
-    diesel::update(
-        access_tokens::table
-            .filter(access_tokens::family_id.eq(family_id))
-            .filter(access_tokens::revoked_at.is_null()),
+    revoke_tokens_where!(
+        c,
+        access_tokens::family_id,
+        refresh_tokens::family_id,
+        family_id,
+        now
     )
-    .set(access_tokens::revoked_at.eq(now))
-    .execute(c)?;
-    diesel::update(
-        refresh_tokens::table
-            .filter(refresh_tokens::family_id.eq(family_id))
-            .filter(refresh_tokens::revoked_at.is_null()),
-    )
-    .set(refresh_tokens::revoked_at.eq(now))
-    .execute(c)?;
-    Ok(())
 }
 
 /// Revokes every live token issued under a grant.
 fn revoke_grant_tokens(c: &mut Conn, grant_id: &str, now: i64) -> Result<(), StorageError> {
-    diesel::update(
-        access_tokens::table
-            .filter(access_tokens::grant_id.eq(grant_id))
-            .filter(access_tokens::revoked_at.is_null()),
+    revoke_tokens_where!(
+        c,
+        access_tokens::grant_id,
+        refresh_tokens::grant_id,
+        grant_id,
+        now
     )
-    .set(access_tokens::revoked_at.eq(now))
-    .execute(c)?;
-    diesel::update(
-        refresh_tokens::table
-            .filter(refresh_tokens::grant_id.eq(grant_id))
-            .filter(refresh_tokens::revoked_at.is_null()),
-    )
-    .set(refresh_tokens::revoked_at.eq(now))
-    .execute(c)?;
-    Ok(())
 }
 
 /// Revokes the pair that the rotation of `parent_id` issued.
 fn revoke_successor_pair(c: &mut Conn, parent_id: &str, now: i64) -> Result<(), StorageError> {
-    diesel::update(
-        access_tokens::table
-            .filter(access_tokens::parent_refresh_id.eq(parent_id))
-            .filter(access_tokens::revoked_at.is_null()),
+    revoke_tokens_where!(
+        c,
+        access_tokens::parent_refresh_id,
+        refresh_tokens::parent_id,
+        parent_id,
+        now
     )
-    .set(access_tokens::revoked_at.eq(now))
-    .execute(c)?;
-    diesel::update(
-        refresh_tokens::table
-            .filter(refresh_tokens::parent_id.eq(parent_id))
-            .filter(refresh_tokens::revoked_at.is_null()),
-    )
-    .set(refresh_tokens::revoked_at.eq(now))
-    .execute(c)?;
-    Ok(())
 }
 
 type GrantSummaryRow = (

@@ -446,6 +446,29 @@ pub async fn dashboard_token_request(
         .unwrap()
 }
 
+/// Exchanges a code for a public client (no secret) at `host`.
+pub async fn public_token_request(
+    server: &Server,
+    host: Host,
+    client_id: &str,
+    code: &str,
+    redirect_uri: &str,
+) -> Response {
+    server
+        .api()
+        .post(server.url(host, "/api/oauth/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+            ("code_verifier", VERIFIER),
+            ("client_id", client_id),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
 /// The JSON body of a response.
 pub async fn json(response: Response) -> serde_json::Value {
     response.json().await.unwrap()
