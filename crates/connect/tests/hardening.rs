@@ -257,3 +257,104 @@ async fn cross_origin_calls_only_for_registered_client_origins() {
         .headers()
         .contains_key("access-control-allow-origin"));
 }
+
+#[tokio::test]
+async fn a_code_is_redeemed_only_at_the_issuer_that_issued_it() {
+    let server = Server::start().await;
+    let browser = server.browser();
+    server
+        .login(&browser, Host::DemoSubdomain, "student@demo.test")
+        .await;
+    let url = authorize_url(
+        &server,
+        Host::DemoSubdomain,
+        &good_request("demo-dashboard", DASHBOARD_REDIRECT),
+    );
+    let code = server.approve(&browser, &url).await.get("code").unwrap();
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", DASHBOARD_REDIRECT),
+        ("code_verifier", VERIFIER),
+    ];
+    // Another host of the same school is another issuer.
+    let elsewhere = dashboard_token_request(&server, Host::Demo, &form).await;
+    assert_eq!(json(elsewhere).await["error"], "invalid_grant");
+    let here = json(dashboard_token_request(&server, Host::DemoSubdomain, &form).await).await;
+    assert!(here["access_token"].is_string());
+}
+
+#[tokio::test]
+async fn request_objects_introspection_by_public_clients_and_doubled_bearer_headers_are_refused() {
+    let server = Server::start().await;
+    let api = server.api();
+    for (name, error) in [
+        ("request", "request_not_supported"),
+        ("request_uri", "request_uri_not_supported"),
+    ] {
+        let params = with(
+            good_request("demo-quiz", CALLBACK),
+            name,
+            "eyJhbGciOiJub25lIn0.e30.",
+        );
+        let response = api
+            .get(authorize_url(&server, Host::Demo, &params))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            Redirect::from_response(&response).get("error").as_deref(),
+            Some(error)
+        );
+    }
+    let introspect = api
+        .post(server.url(Host::Demo, "/api/oauth/introspect"))
+        .form(&[("token", "x"), ("client_id", "demo-quiz")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(introspect.status(), StatusCode::UNAUTHORIZED);
+    let doubled = api
+        .get(server.url(Host::Demo, "/oauth/userinfo"))
+        .header("authorization", "Bearer a")
+        .header("authorization", "Bearer b")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(doubled.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn self_registered_clients_are_labelled_and_cannot_use_misleading_names() {
+    let server = Server::start().await;
+    let register = |name: &'static str| {
+        let api = server.api();
+        let url = server.url(Host::Platform, "/api/oauth/register");
+        async move {
+            api.post(url)
+                .json(&serde_json::json!({"client_name": name, "redirect_uris": [CALLBACK]}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let refused = register("Claude\u{202E}edoC").await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let registered = json(register("Claude Code").await).await;
+    let client_id = registered["client_id"].as_str().unwrap().to_owned();
+    let browser = server.browser();
+    server.login(&browser, Host::Demo, "owner@demo.test").await;
+    let page = browser
+        .get(authorize_url(
+            &server,
+            Host::Demo,
+            &with(good_request(&client_id, CALLBACK), "scope", "openid"),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("not reviewed by Loopwise"), "{page}");
+}

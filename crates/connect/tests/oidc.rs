@@ -407,23 +407,60 @@ async fn resource_indicators_bind_the_audience() {
 #[tokio::test]
 async fn protected_resource_metadata_points_at_the_school_issuer() {
     let server = Server::start().await;
-    let mcp = format!("http://localhost:{}/mcp", server.port + 1);
+    // A resource behind the school's own host: the server describes it.
+    let api_resource = format!("{}/api/graphql", server.issuer(Host::Demo));
+    let output = server.cli(&["resource-add", "demo", &api_resource, "--name", "GraphQL"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let metadata = get_json(
         &server,
         Host::Demo,
-        "/.well-known/oauth-protected-resource/mcp",
+        "/.well-known/oauth-protected-resource/api/graphql",
     )
     .await;
-    assert_eq!(metadata["resource"], mcp.as_str());
+    assert_eq!(metadata["resource"], api_resource.as_str());
     assert_eq!(
         metadata["authorization_servers"],
         json!([server.issuer(Host::Demo)])
     );
-    let root = get_json(&server, Host::Demo, "/.well-known/oauth-protected-resource").await;
-    assert!(root["resource"].is_string());
+    let scopes = metadata["scopes_supported"].as_array().unwrap();
+    assert!(!scopes.contains(&json!("admin:write")));
+    // Resources on other hosts describe themselves: the reference server's MCP
+    // endpoint, and not the authorization server, answers for /mcp.
+    let here = server
+        .api()
+        .get(server.url(Host::Demo, "/.well-known/oauth-protected-resource/mcp"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(here.status(), StatusCode::NOT_FOUND);
+    let rs = server
+        .api()
+        .get(format!(
+            "http://127.0.0.1:{}/.well-known/oauth-protected-resource/mcp",
+            server.port + 1
+        ))
+        .send()
+        .await
+        .unwrap();
+    let rs = json(rs).await;
+    assert_eq!(
+        rs["resource"],
+        format!("http://localhost:{}/mcp", server.port + 1)
+    );
+    assert_eq!(
+        rs["authorization_servers"],
+        json!([server.issuer(Host::Demo)])
+    );
     let none = server
         .api()
-        .get(server.url(Host::Other, "/.well-known/oauth-protected-resource/mcp"))
+        .get(server.url(
+            Host::Other,
+            "/.well-known/oauth-protected-resource/api/graphql",
+        ))
         .send()
         .await
         .unwrap();

@@ -113,8 +113,14 @@ fn random_bytes<const N: usize>() -> Result<[u8; N], AdminError> {
     Ok(bytes)
 }
 
+/// Names are shown to people deciding whether to trust an application: no
+/// control characters, and no bidirectional controls that reorder text.
 fn check_name(name: &str) -> Result<(), AdminError> {
-    if (1..=200).contains(&name.trim().chars().count()) {
+    let misleading = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
+    };
+    if (1..=200).contains(&name.trim().chars().count()) && !name.chars().any(misleading) {
         Ok(())
     } else {
         Err(AdminError::InvalidName)
@@ -289,6 +295,24 @@ impl Operator {
         &self,
         spec: ApplicationSpec,
     ) -> Result<Registered, AdminError> {
+        self.register(spec, false).await
+    }
+
+    /// Registers an application that registered itself (dynamic registration,
+    /// a client metadata document): the same rules, and marked as such so
+    /// people are told it was not reviewed.
+    pub async fn register_self_registered(
+        &self,
+        spec: ApplicationSpec,
+    ) -> Result<Registered, AdminError> {
+        self.register(spec, true).await
+    }
+
+    async fn register(
+        &self,
+        spec: ApplicationSpec,
+        self_registered: bool,
+    ) -> Result<Registered, AdminError> {
         let (redirect_uris, scopes) = validate_spec(&spec)?;
         let client_id = match &spec.client_id {
             Some(id) => ClientId::parse(id).map_err(|_| AdminError::InvalidClientId(id.clone()))?,
@@ -327,6 +351,7 @@ impl Operator {
                     secret_hash,
                     may_introspect: spec.may_introspect,
                     created_by: None,
+                    self_registered,
                 },
                 Utc::now(),
             )
@@ -412,7 +437,7 @@ impl Operator {
             )
             .await?;
         if !updated {
-            self.register_application(spec).await?;
+            self.register_self_registered(spec).await?;
         }
         Ok(client_id)
     }

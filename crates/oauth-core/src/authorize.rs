@@ -99,6 +99,12 @@ pub enum RequestRejection {
     /// `prompt=none` and the user must pick a school.
     #[error("the user must choose a school")]
     InteractionRequired,
+    /// A `request` object (JAR), which this server does not accept.
+    #[error("request objects are not supported")]
+    RequestObject,
+    /// A `request_uri`, which this server does not accept.
+    #[error("request_uri is not supported")]
+    RequestUri,
 }
 
 impl RequestRejection {
@@ -121,6 +127,8 @@ impl RequestRejection {
             RequestRejection::LoginRequired => ErrorCode::LoginRequired,
             RequestRejection::ConsentRequired => ErrorCode::ConsentRequired,
             RequestRejection::InteractionRequired => ErrorCode::InteractionRequired,
+            RequestRejection::RequestObject => ErrorCode::RequestNotSupported,
+            RequestRejection::RequestUri => ErrorCode::RequestUriNotSupported,
         }
     }
 }
@@ -279,6 +287,14 @@ pub fn validate(
             rejection: RequestRejection::TooLong("state"),
         });
     }
+    // Metadata says request objects are not supported; say so instead of
+    // silently ignoring what they might contain.
+    if params.has("request") {
+        return Err(reject(RequestRejection::RequestObject));
+    }
+    if params.has("request_uri") {
+        return Err(reject(RequestRejection::RequestUri));
+    }
     match params.single("response_type").ok().flatten() {
         None => return Err(reject(RequestRejection::ResponseTypeMissing)),
         Some("code") => {}
@@ -304,8 +320,12 @@ pub fn validate(
     let max_age = match params.single("max_age").ok().flatten() {
         None => None,
         Some(raw) => Some(
-            raw.parse::<u32>()
+            raw.bytes()
+                .all(|b| b.is_ascii_digit())
+                .then(|| raw.parse::<u32>().ok())
+                .flatten()
                 .map(i64::from)
+                .ok_or(())
                 .map_err(|_| reject(RequestRejection::InvalidMaxAge))?,
         ),
     };

@@ -27,13 +27,37 @@ pub fn is_url_client_id(client_id: &str) -> bool {
     client_id.starts_with("https://") || client_id.starts_with("http://")
 }
 
+/// Whether a document URL is in the one form it can be fetched as: no dot
+/// segments (also percent-encoded), no backslashes, no empty segments, no
+/// fragment, no percent-encoded slashes. Anything an HTTP client would
+/// normalise differently could otherwise escape an allow-listed prefix.
+pub fn is_canonical_document_url(url: &str) -> bool {
+    let Some((_, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let Some((_, path)) = rest.split_once('/') else {
+        return false;
+    };
+    let path = path.split(['?', '#']).next().unwrap_or(path);
+    let lower = url.to_ascii_lowercase();
+    url.bytes().all(|b| b.is_ascii_graphic())
+        && !url.contains(['#', '\\'])
+        && !lower.contains("%2e")
+        && !lower.contains("%2f")
+        && !lower.contains("%5c")
+        && path
+            .split('/')
+            .all(|segment| !segment.is_empty() && segment != "." && segment != "..")
+}
+
 /// Whether an allow-list entry (a URL prefix ending in `/`) admits `url`.
 /// Entries must end in `/`, so `https://a.example/x/` admits neither
 /// `https://a.example/xy/…` nor `https://a.example.evil/…`.
 pub fn is_allowed_by(url: &str, allowed_prefixes: &[String]) -> bool {
-    allowed_prefixes
-        .iter()
-        .any(|prefix| prefix.ends_with('/') && url.starts_with(prefix.as_str()))
+    is_canonical_document_url(url)
+        && allowed_prefixes
+            .iter()
+            .any(|prefix| prefix.ends_with('/') && url.starts_with(prefix.as_str()))
 }
 
 /// The origin (`https://host[:port]`) of an `https` client id URL with a path.
@@ -146,6 +170,22 @@ mod tests {
             &["https://client.example".into()]
         ));
         assert!(loopback_client_id_origin("http://127.0.0.1:9/c.json").is_ok());
+        let allowed = vec!["https://client.example/ok/".to_owned()];
+        for escape in [
+            "https://client.example/ok/%2e%2e/secret/doc.json",
+            "https://client.example/ok/%2E%2E/secret/doc.json",
+            "https://client.example/ok/../secret/doc.json",
+            "https://client.example/ok/./doc.json",
+            "https://client.example/ok//doc.json",
+            "https://client.example/ok/..%2fsecret/doc.json",
+            "https://client.example/ok\\..\\secret.json",
+        ] {
+            assert!(!is_allowed_by(escape, &allowed), "{escape}");
+        }
+        assert!(is_allowed_by(
+            "https://client.example/ok/doc.json",
+            &allowed
+        ));
         assert!(client_id_origin("http://127.0.0.1:9/c.json").is_err());
         for bad in [
             "http://client.example/c.json",

@@ -51,6 +51,10 @@ pub enum ErrorCode {
     ConsentRequired,
     /// OpenID Connect Core §3.1.2.6.
     InteractionRequired,
+    /// OpenID Connect Core §3.1.2.6: `request` objects are not supported.
+    RequestNotSupported,
+    /// OpenID Connect Core §3.1.2.6: `request_uri` is not supported.
+    RequestUriNotSupported,
 }
 
 impl ErrorCode {
@@ -75,6 +79,8 @@ impl ErrorCode {
             Self::LoginRequired => "login_required",
             Self::ConsentRequired => "consent_required",
             Self::InteractionRequired => "interaction_required",
+            Self::RequestNotSupported => "request_not_supported",
+            Self::RequestUriNotSupported => "request_uri_not_supported",
         }
     }
 }

@@ -125,6 +125,9 @@ pub struct CodeRecord {
     pub redirect_uri: String,
     /// The PKCE challenge of the authorization request.
     pub challenge: CodeChallenge,
+    /// The issuer (`scheme://host`) the code was issued at; codes from before
+    /// this was recorded have none.
+    pub issuer: Option<String>,
     /// When it stops working.
     pub expires_at: DateTime<Utc>,
 }
@@ -138,6 +141,13 @@ pub fn may_redeem(
     served_at: ServedAt,
 ) -> bool {
     app.id == owner && app.is_usable_at(served_at) && binding.is_usable_at(served_at)
+}
+
+/// Whether a code may be redeemed at `issuer`: a flow never changes issuer
+/// midway, even between two hosts of the same school, so the ID token's `iss`
+/// is the `iss` the client received with the code (RFC 9207).
+pub fn is_same_issuer(code: &CodeRecord, issuer: &str) -> bool {
+    code.issuer.as_deref().is_none_or(|own| own == issuer)
 }
 
 /// Checks a code exchange once the code has been consumed. Any failure here
@@ -312,6 +322,7 @@ mod tests {
             },
             redirect_uri: "http://127.0.0.1:4000/cb".into(),
             challenge: CodeChallenge::from_stored(CHALLENGE).unwrap(),
+            issuer: Some("http://demo.example".into()),
             expires_at: t(300),
         }
     }
@@ -358,6 +369,19 @@ mod tests {
                 "{redirect:?} {verifier:?} {at}"
             );
         }
+    }
+
+    #[test]
+    fn a_code_is_redeemed_only_at_its_issuer() {
+        assert!(is_same_issuer(&code(), "http://demo.example"));
+        assert!(!is_same_issuer(&code(), "http://demo.other-host.example"));
+        assert!(is_same_issuer(
+            &CodeRecord {
+                issuer: None,
+                ..code()
+            },
+            "http://anything"
+        ));
     }
 
     #[test]

@@ -23,7 +23,7 @@ use oauth_core::token::{Binding, CodeRecord};
 use oauth_core::{
     Application, ErrorCode, GrantId, Registration, Role, SchoolId, ServedAt, TokenKind,
 };
-use oauth_storage::{AuditMeta, NewCode, School, StorageError};
+use oauth_storage::{AuditMeta, NewCode, School, StorageError, StoredApplication};
 use uuid::Uuid;
 
 use crate::host::{resolve, HostError, Resolved};
@@ -173,9 +173,10 @@ async fn drive(
             return redirect(StatusCode::FOUND, &url);
         }
     };
-    let Some(app) = stored.map(|s| s.app) else {
+    let Some(stored) = stored else {
         return page(PageError::UnknownClient);
     };
+    let app = stored.app.clone();
     let deny_url = |code: ErrorCode, description: &str| {
         client_error_url(
             &request.target.redirect_uri,
@@ -313,7 +314,7 @@ async fn drive(
                     return reject_to_client(RequestRejection::ConsentRequired);
                 }
                 consent_page(
-                    state, resolved, &app, &logged_in, &school, &params, &request,
+                    state, resolved, &stored, &logged_in, &school, &params, &request,
                 )
             } else {
                 issue_code(
@@ -532,7 +533,7 @@ async fn resolve_school(
 fn consent_page(
     state: &AppState,
     resolved: &Resolved,
-    app: &Application,
+    stored: &StoredApplication,
     logged_in: &LoggedIn,
     school: &School,
     params: &Params,
@@ -554,9 +555,12 @@ fn consent_page(
     let redirect_host = redirect_host(&request.target.redirect_uri);
     let loopback =
         RedirectUri::register(&request.target.redirect_uri).is_ok_and(|uri| uri.is_loopback());
-    let registered_by = match app.registration {
-        Registration::School(_) => "registered by this school",
-        Registration::Platform => "a Loopwise platform application",
+    let app = &stored.app;
+    // Applications that registered themselves are not presented as reviewed.
+    let registered_by = match (app.registration, stored.self_registered) {
+        (Registration::School(_), _) => "registered by this school",
+        (Registration::Platform, false) => "a Loopwise platform application",
+        (Registration::Platform, true) => "registered by itself; not reviewed by Loopwise",
     };
     state.pages.render(
         StatusCode::OK,
@@ -616,6 +620,7 @@ async fn issue_code(
             binding: Binding::new(resolved.served_at, school.id),
             redirect_uri: request.target.redirect_uri.clone(),
             challenge: request.code_challenge.clone(),
+            issuer: Some(resolved.issuer()),
             expires_at: now + state.config.code_lifetime,
         },
         scopes: request.scopes.clone(),

@@ -11,8 +11,11 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use chrono::Utc;
 use oauth_admin::Operator;
-use oauth_core::client_metadata::{is_allowed_by, is_url_client_id};
+use oauth_core::client_metadata::{
+    client_id_origin, is_allowed_by, is_url_client_id, loopback_client_id_origin,
+};
 use oauth_core::{Audience, ClientId, ScopeSet};
 use oauth_storage::{StorageError, StoredApplication};
 
@@ -153,25 +156,35 @@ pub async fn resolve_client(
     if !is_url_client_id(url) || !is_allowed_by(url, &settings.allowed_prefixes) {
         return Ok(stored);
     }
-    if stored.is_some() && fetcher.is_fresh(url) {
+    let scheme_ok = if settings.allow_insecure_loopback {
+        loopback_client_id_origin(url).is_ok()
+    } else {
+        client_id_origin(url).is_ok()
+    };
+    // The outcome, good or bad, is kept for a while: a failing document is not
+    // fetched again on every request.
+    if !scheme_ok || fetcher.is_fresh(url) {
         return Ok(stored);
     }
-    let document = match fetcher.fetch(url).await {
-        Ok(document) => document,
-        Err(e) => {
-            tracing::info!(client.id = %url, error = %e, "client metadata document could not be fetched");
-            return Ok(stored);
-        }
-    };
     fetcher.remember(url);
-    let operator = Operator::new(state.store.clone());
-    match operator
-        .register_metadata_document(url, &document, settings.audience, &settings.scopes)
-        .await
-    {
+    let outcome = match fetcher.fetch(url).await {
+        Ok(document) => Operator::new(state.store.clone())
+            .register_metadata_document(url, &document, settings.audience, &settings.scopes)
+            .await
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    match outcome {
         Ok(_) => state.store.find_application(client_id).await,
-        Err(e) => {
-            tracing::info!(client.id = %url, error = %e, "client metadata document refused");
+        Err(reason) => {
+            tracing::info!(client.id = %url, reason = %reason, "client metadata document refused");
+            // A client whose document went away or went bad stops working.
+            if stored.is_some() {
+                state
+                    .store
+                    .set_application_disabled(client_id, true, Utc::now())
+                    .await?;
+            }
             Ok(None)
         }
     }

@@ -132,6 +132,11 @@ pub async fn introspect(req: HttpRequest, state: web::Data<AppState>, body: Byte
         Ok(parts) => parts,
         Err(response) => return response,
     };
+    // Introspection is for confidential clients (the product specification §9);
+    // a public client cannot authenticate here at all.
+    if client.app.client_type == oauth_core::ClientType::Public {
+        return oauth_json_error(ErrorCode::InvalidClient, "client authentication failed");
+    }
     let inactive = || json_no_store(&json!({ "active": false }));
     let Some(school) = introspection_school(&client.app, client.may_introspect, resolved.served_at)
     else {

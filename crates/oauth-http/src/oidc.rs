@@ -149,6 +149,13 @@ pub fn issuer_metadata(state: &AppState, resolved: &Resolved) -> Value {
         "client_id_metadata_document_supported": state.config.client_metadata_documents
             || state.config.client_metadata_fetch.is_some(),
     });
+    // No client can introspect at the platform host, so it offers no endpoint.
+    if resolved.served_at == ServedAt::Platform {
+        if let Some(map) = body.as_object_mut() {
+            map.remove("introspection_endpoint");
+            map.remove("introspection_endpoint_auth_methods_supported");
+        }
+    }
     if state.config.dynamic_registration.is_some() {
         body["registration_endpoint"] = Value::from(format!("{issuer}/api/oauth/register"));
     }
@@ -214,10 +221,14 @@ pub async fn userinfo(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
         Err(response) => return response,
     };
     let realm = resolved.issuer();
-    let header = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
+    // RFC 6750 §2: one way, one token. Two headers, or one that is not text,
+    // make a malformed request.
+    let mut values = req.headers().get_all(header::AUTHORIZATION);
+    let header = match (values.next(), values.next()) {
+        (Some(_), Some(_)) => Some("malformed"),
+        (Some(value), None) => Some(value.to_str().unwrap_or("malformed")),
+        (None, _) => None,
+    };
     let token = match bearer_token(header) {
         Ok(token) => token,
         Err(e) => return bearer_error(&e, &realm),
@@ -313,23 +324,20 @@ pub async fn protected_resource(req: HttpRequest, state: web::Data<AppState>) ->
             );
         }
     };
-    // The resource whose path is the suffix (RFC 9728 §3.1); at the root, the
-    // resource at the root, or else the school's first resource.
-    let path_of = |uri: &str| {
-        uri.split_once("://")
-            .and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_owned()))
-            .unwrap_or_default()
-    };
+    // Only resources served at this very host (behind the school's frontend):
+    // RFC 9728 §3.3 has the metadata's `resource` equal the URL it describes.
+    let issuer = resolved.issuer();
+    let wanted = format!("{issuer}{}", if suffix.is_empty() { "/" } else { suffix });
     let chosen = resources
         .iter()
-        .find(|(uri, _)| path_of(uri) == suffix || (suffix.is_empty() && path_of(uri) == "/"))
-        .or_else(|| suffix.is_empty().then(|| resources.first()).flatten());
+        .find(|(uri, _)| *uri == wanted || (suffix.is_empty() && *uri == issuer));
     let Some((resource, name)) = chosen else {
         return not_found();
     };
+    // The resource scopes a token for it can carry (never admin ones).
     let resource_scopes: Vec<&str> = metadata::scopes_supported()
         .into_iter()
-        .filter(|s| s.contains(':'))
+        .filter(|s| s.contains(':') && !s.starts_with("admin:"))
         .collect();
     cacheable_json(
         &json!({

@@ -205,7 +205,7 @@ async fn register_client(
         may_introspect: false,
     };
     let registered = match Operator::new(state.store.clone())
-        .register_application(spec)
+        .register_self_registered(spec)
         .await
     {
         Ok(registered) => registered,

@@ -9,8 +9,8 @@ use oauth_core::id_token::id_token_claims;
 use oauth_core::params::Params;
 use oauth_core::resource::keep_resource;
 use oauth_core::token::{
-    check_code_exchange, check_refresh, may_redeem, scopes_to_issue, GrantRejection,
-    ACCESS_TOKEN_LIFETIME,
+    check_code_exchange, check_refresh, is_same_issuer, may_redeem, scopes_to_issue,
+    GrantRejection, ACCESS_TOKEN_LIFETIME,
 };
 use oauth_core::{ErrorCode, PresentedSecret, Scope, TokenKind};
 use oauth_storage::{
@@ -150,13 +150,14 @@ async fn exchange_code(
     };
     // A code of another client, school or issuer is answered exactly like an
     // unknown one, and is not spent.
+    let issuer = resolved.issuer();
     let Some(stored) = stored.filter(|c| {
         may_redeem(
             &client.app,
             c.record.application_id,
             c.record.binding,
             resolved.served_at,
-        )
+        ) && is_same_issuer(&c.record, &issuer)
     }) else {
         tracing::info!(client.id = %client.app.client_id, "unknown or foreign authorization code presented");
         return grant_error(&GrantRejection::NotFound);

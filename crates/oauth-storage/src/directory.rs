@@ -98,6 +98,9 @@ pub struct StoredApplication {
     pub secret_hash: Option<TokenHash>,
     /// Whether it may call the introspection endpoint in its school.
     pub may_introspect: bool,
+    /// Whether it registered itself (dynamic registration or a client metadata
+    /// document) instead of being registered by an operator or a school.
+    pub self_registered: bool,
 }
 
 /// What it takes to register an application. Callers validate it with the core
@@ -112,6 +115,8 @@ pub struct NewApplication {
     pub may_introspect: bool,
     /// The user who registered it, if any.
     pub created_by: Option<UserId>,
+    /// It registered itself.
+    pub self_registered: bool,
 }
 
 /// A browser session that is still valid.
@@ -174,6 +179,7 @@ type ApplicationColumns = (
     applications::scopes,
     applications::may_introspect,
     applications::disabled,
+    applications::self_registered,
 );
 
 const APPLICATION_COLUMNS: ApplicationColumns = (
@@ -188,6 +194,7 @@ const APPLICATION_COLUMNS: ApplicationColumns = (
     applications::scopes,
     applications::may_introspect,
     applications::disabled,
+    applications::self_registered,
 );
 
 #[derive(Queryable)]
@@ -203,6 +210,7 @@ struct ApplicationRow {
     scopes: String,
     may_introspect: bool,
     disabled: bool,
+    self_registered: bool,
 }
 
 impl ApplicationRow {
@@ -235,6 +243,7 @@ impl ApplicationRow {
             app,
             secret_hash: self.secret_hash.as_deref().map(hash).transpose()?,
             may_introspect: self.may_introspect,
+            self_registered: self.self_registered,
         })
     }
 }
@@ -490,6 +499,7 @@ impl Store {
                         applications::redirect_uris.eq(join_uris(&redirect_uris)),
                         applications::scopes.eq(scopes.to_string()),
                         applications::updated_at.eq(to_secs(now)),
+                        applications::disabled.eq(false),
                     ))
                     .execute(c)?;
             Ok(updated == 1)
@@ -527,6 +537,28 @@ impl Store {
         .await
     }
 
+    /// Disables (or enables) an application; a disabled one is unknown
+    /// everywhere. Returns whether it exists.
+    pub async fn set_application_disabled(
+        &self,
+        client_id: &ClientId,
+        disabled: bool,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StorageError> {
+        let client_id = client_id.as_str().to_owned();
+        self.run(move |c| {
+            let updated =
+                diesel::update(applications::table.filter(applications::client_id.eq(client_id)))
+                    .set((
+                        applications::disabled.eq(disabled),
+                        applications::updated_at.eq(to_secs(now)),
+                    ))
+                    .execute(c)?;
+            Ok(updated == 1)
+        })
+        .await
+    }
+
     /// Registers an application; `Conflict` when the client id is taken.
     pub async fn insert_application(
         &self,
@@ -555,6 +587,7 @@ impl Store {
                     applications::created_at.eq(to_secs(now)),
                     applications::updated_at.eq(to_secs(now)),
                     applications::disabled.eq(app.disabled),
+                    applications::self_registered.eq(new.self_registered),
                 ))
                 .execute(c)
                 .map_err(|e| unique_violation(e, "client_id"))?;

@@ -141,6 +141,7 @@ struct CodeRow {
     auth_time: i64,
     expires_at: i64,
     resource: Option<String>,
+    issuer: Option<String>,
 }
 
 type CodeColumns = (
@@ -157,6 +158,7 @@ type CodeColumns = (
     authorization_codes::auth_time,
     authorization_codes::expires_at,
     authorization_codes::resource,
+    authorization_codes::issuer,
 );
 
 const CODE_COLUMNS: CodeColumns = (
@@ -173,6 +175,7 @@ const CODE_COLUMNS: CodeColumns = (
     authorization_codes::auth_time,
     authorization_codes::expires_at,
     authorization_codes::resource,
+    authorization_codes::issuer,
 );
 
 impl CodeRow {
@@ -190,6 +193,7 @@ impl CodeRow {
                 redirect_uri: self.redirect_uri,
                 challenge: CodeChallenge::from_stored(&self.code_challenge)
                     .ok_or_else(|| StorageError::Corrupt("code challenge".into()))?,
+                issuer: self.issuer,
                 expires_at: from_secs(self.expires_at)?,
             },
             scopes: scopes(&self.scopes)?,
@@ -531,6 +535,7 @@ impl Store {
                         authorization_codes::code_challenge.eq(code.record.challenge.as_str()),
                         authorization_codes::nonce.eq(&code.nonce),
                         authorization_codes::resource.eq(&code.resource),
+                        authorization_codes::issuer.eq(&code.record.issuer),
                         authorization_codes::auth_time.eq(to_secs(code.auth_time)),
                         authorization_codes::created_at.eq(to_secs(now)),
                         authorization_codes::expires_at.eq(to_secs(code.record.expires_at)),

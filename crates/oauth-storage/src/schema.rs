@@ -53,6 +53,7 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         disabled -> Bool,
+        self_registered -> Bool,
     }
 }
 
@@ -86,6 +87,7 @@ diesel::table! {
         expires_at -> BigInt,
         consumed_at -> Nullable<BigInt>,
         resource -> Nullable<Text>,
+        issuer -> Nullable<Text>,
     }
 }
 

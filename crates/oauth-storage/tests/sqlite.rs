@@ -91,6 +91,7 @@ async fn fixture() -> Fixture {
                 secret_hash: None,
                 may_introspect: false,
                 created_by: None,
+                self_registered: false,
             },
             now(),
         )
@@ -131,6 +132,7 @@ async fn issue_code(f: &Fixture, code: &str) {
                     binding: Binding::new(ServedAt::School(f.school), f.school),
                     redirect_uri: "http://127.0.0.1:5000/cb".into(),
                     challenge: CodeChallenge::from_stored(CHALLENGE).unwrap(),
+                    issuer: None,
                     expires_at: now() + Duration::minutes(5),
                 },
                 scopes: ScopeSet::parse_request("openid courses:read").unwrap(),

@@ -142,11 +142,14 @@ fn refusal(settings: &Settings, resource_path: &str, error: &GuardError) -> Resp
 /// The `Authorization` header of a request, owned, so no borrow of the request
 /// is held across an await.
 fn authorization_of(request: &Request) -> Option<String> {
-    request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+    let mut values = request.headers().get_all(header::AUTHORIZATION).iter();
+    match (values.next(), values.next()) {
+        // RFC 6750 §2: two headers, or one that is not text, are malformed; a
+        // value the bearer parser refuses stands in for them.
+        (Some(_), Some(_)) => Some("malformed".to_owned()),
+        (Some(value), None) => Some(value.to_str().unwrap_or("malformed").to_owned()),
+        (None, _) => None,
+    }
 }
 
 /// Checks the token of a request to `resource`: this school, this resource
@@ -238,20 +241,19 @@ pub fn router(store: oauth_storage::Store, settings: Settings) -> Router {
             );
         service
     };
-    let mut protected_mcp =
-        Router::new()
-            .nest_service("/mcp", mcp_service())
-            .layer(middleware::from_fn_with_state(
-                (state.clone(), "/mcp"),
-                guard_mcp,
-            ));
+    let mut protected_mcp = Router::new()
+        .nest_service("/mcp", mcp_service())
+        .route_layer(middleware::from_fn_with_state(
+            (state.clone(), "/mcp"),
+            guard_mcp,
+        ));
     if let Some(platform_issuer) = state.settings.platform_issuer.clone() {
         let resource = state.settings.resource("/platform/mcp");
         protected_mcp = protected_mcp
             .merge(
                 Router::new()
                     .nest_service("/platform/mcp", mcp_service())
-                    .layer(middleware::from_fn_with_state(
+                    .route_layer(middleware::from_fn_with_state(
                         (state.clone(), "/platform/mcp"),
                         guard_mcp,
                     )),
