@@ -26,6 +26,9 @@ struct Cli {
     /// A TOML configuration file (see connect.example.toml).
     #[arg(long, global = true, env = "CONNECT_CONFIG")]
     config: Option<String>,
+    /// Print operator commands' results as JSON, one object per line.
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -90,7 +93,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve => serve(config).await,
-        Command::Operator(command) => operator::run(open_store(&config)?, &config, command).await,
+        Command::Operator(command) => {
+            operator::run(open_store(&config)?, &config, command, cli.json).await
+        }
         Command::Demo {
             listen,
             database_url,

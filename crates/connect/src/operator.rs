@@ -3,6 +3,8 @@
 
 use std::io::{BufRead as _, Write as _};
 
+use serde_json::json;
+
 use anyhow::{anyhow, bail, Context as _};
 use clap::{Args, Subcommand, ValueEnum};
 use oauth_admin::{ApplicationSpec, Operator};
@@ -57,6 +59,44 @@ pub enum OperatorCommand {
     /// Register an application.
     #[command(name = "app-register")]
     AppRegister(AppRegister),
+    /// List schools with their custom domains.
+    #[command(name = "school-list")]
+    SchoolList,
+    /// Remove a custom domain from a school.
+    #[command(name = "school-remove-domain")]
+    SchoolRemoveDomain {
+        /// The school's subdomain.
+        subdomain: String,
+        /// The domain.
+        domain: String,
+    },
+    /// Set a user's password (read from standard input); their sessions end.
+    #[command(name = "user-set-password")]
+    UserSetPassword {
+        /// The user's email.
+        email: String,
+    },
+    /// Take a user's role in a school away.
+    #[command(name = "member-revoke")]
+    MemberRevoke {
+        /// The user's email.
+        email: String,
+        /// The school's subdomain.
+        subdomain: String,
+    },
+    /// List applications: a school's, or the platform's.
+    #[command(name = "app-list")]
+    AppList {
+        /// The school's subdomain; platform applications when left out.
+        #[arg(long)]
+        school: Option<String>,
+    },
+    /// Disable an application and revoke every grant and token it holds.
+    #[command(name = "app-disable")]
+    AppDisable {
+        /// The application's client_id.
+        client_id: String,
+    },
     /// Register a protected resource (RFC 8707) of a school, such as its MCP
     /// endpoint or API; tokens can then be bound to it with `resource`.
     #[command(name = "resource-add")]
@@ -146,10 +186,22 @@ fn read_line_from_stdin() -> anyhow::Result<String> {
     Ok(line)
 }
 
-fn out(line: &str) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{line}")?;
-    Ok(())
+/// Prints a command's result: a sentence for people, or one JSON object per
+/// line with `--json` for scripts.
+struct Printer {
+    json: bool,
+}
+
+impl Printer {
+    fn say(&self, text: &str, value: serde_json::Value) -> anyhow::Result<()> {
+        let mut stdout = std::io::stdout().lock();
+        if self.json {
+            writeln!(stdout, "{value}")?;
+        } else {
+            writeln!(stdout, "{text}")?;
+        }
+        Ok(())
+    }
 }
 
 async fn school_id(
@@ -163,23 +215,58 @@ async fn school_id(
         .ok_or_else(|| anyhow!("no school has the subdomain `{subdomain}`"))
 }
 
+async fn user_by_email(
+    store: &oauth_storage::Store,
+    email: &str,
+) -> anyhow::Result<oauth_storage::User> {
+    store
+        .find_user_by_email(email)
+        .await?
+        .ok_or_else(|| anyhow!("no user has the email `{email}`"))
+}
+
 /// Runs one operator command.
 pub async fn run(
     store: oauth_storage::Store,
     config: &crate::config::Config,
     command: OperatorCommand,
+    json: bool,
 ) -> anyhow::Result<()> {
     let operator = Operator::new(store.clone());
+    let p = Printer { json };
     match command {
         OperatorCommand::SchoolCreate { subdomain, name } => {
             if store.find_school_by_subdomain(&subdomain).await?.is_some() {
                 bail!("a school with the subdomain `{subdomain}` exists already");
             }
             let school = operator.ensure_school(&subdomain, &name).await?;
-            out(&format!(
-                "created school {} ({}) with id {}",
-                school.display_name, school.subdomain, school.id
-            ))
+            p.say(
+                &format!("created school {} ({}) with id {}", school.display_name, school.subdomain, school.id),
+                json!({"id": school.id.to_string(), "subdomain": school.subdomain.as_str(), "name": school.display_name}),
+            )
+        }
+        OperatorCommand::SchoolList => {
+            let schools = store.list_schools().await?;
+            if json {
+                let list: Vec<_> = schools
+                    .iter()
+                    .map(|s| json!({"id": s.school.id.to_string(), "subdomain": s.school.subdomain.as_str(), "name": s.school.display_name, "domains": s.domains}))
+                    .collect();
+                return p.say("", json!(list));
+            }
+            for s in schools {
+                p.say(
+                    &format!(
+                        "{}\t{}\t{}\t{}",
+                        s.school.subdomain,
+                        s.school.id,
+                        s.school.display_name,
+                        s.domains.join(" ")
+                    ),
+                    json!(null),
+                )?;
+            }
+            Ok(())
         }
         OperatorCommand::SchoolAddDomain { subdomain, domain } => {
             let id = school_id(&store, &subdomain).await?;
@@ -191,7 +278,20 @@ pub async fn run(
                     &format!(".{}", config.base_domain),
                 )
                 .await?;
-            out(&format!("school {subdomain} now answers at {domain}"))
+            p.say(
+                &format!("school {subdomain} now answers at {domain}"),
+                json!({"subdomain": subdomain, "domain": domain}),
+            )
+        }
+        OperatorCommand::SchoolRemoveDomain { subdomain, domain } => {
+            let id = school_id(&store, &subdomain).await?;
+            if !store.delete_school_domain(id, &domain).await? {
+                bail!("school {subdomain} has no domain `{domain}`");
+            }
+            p.say(
+                &format!("school {subdomain} no longer answers at {domain}"),
+                json!({"subdomain": subdomain, "removed": domain}),
+            )
         }
         OperatorCommand::UserCreate { email, name } => {
             if store.find_user_by_email(&email).await?.is_some() {
@@ -199,7 +299,19 @@ pub async fn run(
             }
             let password = read_line_from_stdin()?;
             let id = operator.ensure_user(&email, &name, &password).await?;
-            out(&format!("created user {email} with id {id}"))
+            p.say(
+                &format!("created user {email} with id {id}"),
+                json!({"id": id.to_string(), "email": email}),
+            )
+        }
+        OperatorCommand::UserSetPassword { email } => {
+            let user = user_by_email(&store, &email).await?;
+            let password = read_line_from_stdin()?;
+            operator.set_password(user.id, &password).await?;
+            p.say(
+                &format!("{email} has a new password; their sessions ended"),
+                json!({"email": email, "password_changed": true}),
+            )
         }
         OperatorCommand::ResourceAdd {
             subdomain,
@@ -211,36 +323,49 @@ pub async fn run(
             store
                 .upsert_school_resource(id, resource.clone(), name, chrono::Utc::now())
                 .await?;
-            out(&format!("school {subdomain} has the resource {resource}"))
+            p.say(
+                &format!("school {subdomain} has the resource {resource}"),
+                json!({"subdomain": subdomain, "resource": resource}),
+            )
         }
         OperatorCommand::SigningKeyRotate => {
             let kid = operator.rotate_signing_key().await?;
-            out(&format!("signing with the new key {kid}"))
+            p.say(
+                &format!("signing with the new key {kid}"),
+                json!({"kid": kid}),
+            )
         }
         OperatorCommand::SigningKeyList => {
             let keys = store
                 .list_published_keys(chrono::Utc::now(), chrono::Duration::days(3650))
                 .await?;
+            if json {
+                let list: Vec<_> = keys
+                    .iter()
+                    .map(|k| json!({"kid": k.kid, "active": k.retired_at.is_none(), "created_at": k.created_at, "retired_at": k.retired_at}))
+                    .collect();
+                return p.say("", json!(list));
+            }
             for key in keys {
                 let state = if key.retired_at.is_some() {
                     "retired"
                 } else {
                     "active"
                 };
-                out(&format!("{} {state}", key.kid))?;
+                p.say(&format!("{} {state}", key.kid), json!(null))?;
             }
             Ok(())
         }
         OperatorCommand::UserSetStaff { email, staff } => {
-            let user = store
-                .find_user_by_email(&email)
-                .await?
-                .ok_or_else(|| anyhow!("no user has the email `{email}`"))?;
+            let user = user_by_email(&store, &email).await?;
             store.update_user_staff(user.id, staff).await?;
-            out(&format!(
-                "{email} is {}platform staff",
-                if staff { "" } else { "no longer " }
-            ))
+            p.say(
+                &format!(
+                    "{email} is {}platform staff",
+                    if staff { "" } else { "no longer " }
+                ),
+                json!({"email": email, "staff": staff}),
+            )
         }
         OperatorCommand::MemberSet {
             email,
@@ -248,13 +373,71 @@ pub async fn run(
             role,
         } => {
             let role: Role = role.parse()?;
-            let user = store
-                .find_user_by_email(&email)
-                .await?
-                .ok_or_else(|| anyhow!("no user has the email `{email}`"))?;
+            let user = user_by_email(&store, &email).await?;
             let id = school_id(&store, &subdomain).await?;
             operator.set_role(user.id, id, role).await?;
-            out(&format!("{email} is now {role} of {subdomain}"))
+            p.say(
+                &format!("{email} is now {role} of {subdomain}"),
+                json!({"email": email, "subdomain": subdomain, "role": role.as_str()}),
+            )
+        }
+        OperatorCommand::MemberRevoke { email, subdomain } => {
+            let user = user_by_email(&store, &email).await?;
+            let id = school_id(&store, &subdomain).await?;
+            if !store.delete_membership(user.id, id).await? {
+                bail!("{email} has no role in {subdomain}");
+            }
+            p.say(
+                &format!("{email} no longer belongs to {subdomain}"),
+                json!({"email": email, "subdomain": subdomain, "role": null}),
+            )
+        }
+        OperatorCommand::AppList { school } => {
+            let scope = match &school {
+                Some(subdomain) => Some(school_id(&store, subdomain).await?),
+                None => None,
+            };
+            let apps = store.list_applications(scope).await?;
+            if json {
+                let list: Vec<_> = apps
+                    .iter()
+                    .map(|a| json!({
+                        "client_id": a.app.client_id.as_str(),
+                        "name": a.app.name,
+                        "audience": a.app.audience.as_str(),
+                        "client_type": a.app.client_type.as_str(),
+                        "scope": a.app.scopes.to_string(),
+                        "redirect_uris": a.app.redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
+                        "disabled": a.app.disabled,
+                        "self_registered": a.self_registered,
+                    }))
+                    .collect();
+                return p.say("", json!(list));
+            }
+            for a in apps {
+                let state = if a.app.disabled {
+                    "disabled"
+                } else {
+                    "enabled"
+                };
+                p.say(
+                    &format!(
+                        "{}\t{}\t{}\t{}\t{state}",
+                        a.app.client_id, a.app.audience, a.app.client_type, a.app.name
+                    ),
+                    json!(null),
+                )?;
+            }
+            Ok(())
+        }
+        OperatorCommand::AppDisable { client_id } => {
+            let client_id = oauth_core::ClientId::parse(&client_id)
+                .map_err(|_| anyhow!("`{client_id}` is not a client_id"))?;
+            let revoked = operator.disable_application(&client_id).await?;
+            p.say(
+                &format!("{client_id} is disabled; {revoked} grant(s) and their tokens were revoked"),
+                json!({"client_id": client_id.as_str(), "disabled": true, "grants_revoked": revoked}),
+            )
         }
         OperatorCommand::AppRegister(args) => {
             let registration = match &args.school {
@@ -284,17 +467,24 @@ pub async fn run(
                 may_introspect: args.introspect,
             };
             let registered = operator.register_application(spec).await?;
-            out(&format!(
+            let mut text = format!(
                 "registered {} with client_id {}",
                 registered.app.name, registered.app.client_id
-            ))?;
-            if let Some(secret) = registered.secret {
-                out(&format!(
-                    "client_secret {} (shown once; store it now)",
+            );
+            if let Some(secret) = &registered.secret {
+                text.push_str(&format!(
+                    "\nclient_secret {} (shown once; store it now)",
                     secret.expose_secret()
-                ))?;
+                ));
             }
-            Ok(())
+            p.say(
+                &text,
+                json!({
+                    "client_id": registered.app.client_id.as_str(),
+                    "name": registered.app.name,
+                    "client_secret": registered.secret.as_ref().map(|s| s.expose_secret().to_owned()),
+                }),
+            )
         }
     }
 }

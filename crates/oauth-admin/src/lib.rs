@@ -374,6 +374,37 @@ impl Operator {
     }
 }
 
+impl Operator {
+    /// Replaces a user's password (Argon2id with a fresh salt) and ends their
+    /// sessions.
+    pub async fn set_password(&self, user: UserId, password: &str) -> Result<(), AdminError> {
+        let hash = hash_password(&PresentedSecret::new(password), &random_bytes::<16>()?)?;
+        self.store.update_user_password(user, hash).await?;
+        Ok(())
+    }
+
+    /// Disables an application everywhere and revokes every grant and token it
+    /// holds. Returns how many grants were revoked.
+    pub async fn disable_application(&self, client_id: &ClientId) -> Result<usize, AdminError> {
+        let stored = self
+            .store
+            .find_application(client_id)
+            .await?
+            .ok_or_else(|| AdminError::InvalidClientId(client_id.to_string()))?;
+        self.store
+            .set_application_disabled(client_id, true, Utc::now())
+            .await?;
+        let meta = oauth_storage::AuditMeta {
+            actor: oauth_core::audit::Actor::Operator,
+            client_ip: None,
+        };
+        Ok(self
+            .store
+            .revoke_all_application_grants(stored.app.id, meta, Utc::now())
+            .await?)
+    }
+}
+
 /// The fields of a client metadata document this server reads.
 #[derive(Debug, serde::Deserialize)]
 struct MetadataDocument {

@@ -70,14 +70,17 @@ pub enum Actor {
     User(UserId),
     /// An application at a protocol endpoint.
     Client(ClientId),
+    /// The platform operator, from the command line.
+    Operator,
 }
 
 impl Actor {
-    /// The stored form: `user:<id>` or `client:<client_id>`.
+    /// The stored form: `user:<id>`, `client:<client_id>` or `operator`.
     pub fn to_stored(&self) -> String {
         match self {
             Actor::User(id) => format!("user:{id}"),
             Actor::Client(id) => format!("client:{id}"),
+            Actor::Operator => "operator".to_owned(),
         }
     }
 }

@@ -31,7 +31,7 @@ impl AuditMeta {
             user_id: None,
             client_id: match &self.actor {
                 Actor::Client(client) => Some(client.clone()),
-                Actor::User(_) => None,
+                Actor::User(_) | Actor::Operator => None,
             },
             grant_id: None,
             client_ip: self.client_ip.clone(),

@@ -730,3 +730,120 @@ impl Store {
         .await
     }
 }
+
+/// A school with its custom domains, for listings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchoolListing {
+    /// The school.
+    pub school: School,
+    /// Its custom domains, sorted.
+    pub domains: Vec<String>,
+}
+
+impl Store {
+    /// Every school with its custom domains, by subdomain.
+    pub async fn list_schools(&self) -> Result<Vec<SchoolListing>, StorageError> {
+        self.run(move |c| {
+            let rows: Vec<SchoolRow> = schools::table
+                .order(schools::subdomain.asc())
+                .select((schools::id, schools::subdomain, schools::display_name))
+                .load(c)?;
+            let domains: Vec<(String, String)> = school_domains::table
+                .order(school_domains::domain.asc())
+                .select((school_domains::school_id, school_domains::domain))
+                .load(c)?;
+            rows.into_iter()
+                .map(|row| {
+                    let id = row.id.clone();
+                    Ok(SchoolListing {
+                        school: row.into_school()?,
+                        domains: domains
+                            .iter()
+                            .filter(|(s, _)| *s == id)
+                            .map(|(_, d)| d.clone())
+                            .collect(),
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    /// Removes a custom domain from a school. Returns whether it had it.
+    pub async fn delete_school_domain(
+        &self,
+        school: SchoolId,
+        domain: &str,
+    ) -> Result<bool, StorageError> {
+        let domain = domain.to_ascii_lowercase();
+        self.run(move |c| {
+            let deleted = diesel::delete(
+                school_domains::table
+                    .filter(school_domains::domain.eq(domain))
+                    .filter(school_domains::school_id.eq(school.to_string())),
+            )
+            .execute(c)?;
+            Ok(deleted == 1)
+        })
+        .await
+    }
+
+    /// Replaces a user's password hash and ends their sessions. Returns whether
+    /// the user exists.
+    pub async fn update_user_password(
+        &self,
+        user: UserId,
+        password_hash: String,
+    ) -> Result<bool, StorageError> {
+        self.run(move |c| {
+            c.immediate_transaction(|c| {
+                let updated = diesel::update(users::table.find(user.to_string()))
+                    .set(users::password_hash.eq(password_hash))
+                    .execute(c)?;
+                diesel::delete(sessions::table.filter(sessions::user_id.eq(user.to_string())))
+                    .execute(c)?;
+                Ok(updated == 1)
+            })
+        })
+        .await
+    }
+
+    /// Takes a user's role in a school away. Returns whether they had one.
+    pub async fn delete_membership(
+        &self,
+        user: UserId,
+        school: SchoolId,
+    ) -> Result<bool, StorageError> {
+        self.run(move |c| {
+            let deleted =
+                diesel::delete(memberships::table.find((user.to_string(), school.to_string())))
+                    .execute(c)?;
+            Ok(deleted == 1)
+        })
+        .await
+    }
+
+    /// Applications of one school, or the platform's when `school` is `None`,
+    /// by client id.
+    pub async fn list_applications(
+        &self,
+        school: Option<SchoolId>,
+    ) -> Result<Vec<StoredApplication>, StorageError> {
+        self.run(move |c| {
+            let query = applications::table
+                .order(applications::client_id.asc())
+                .select(APPLICATION_COLUMNS)
+                .into_boxed();
+            let query = match school {
+                Some(school) => query.filter(applications::school_id.eq(school.to_string())),
+                None => query.filter(applications::school_id.is_null()),
+            };
+            query
+                .load::<ApplicationRow>(c)?
+                .into_iter()
+                .map(ApplicationRow::into_stored)
+                .collect()
+        })
+        .await
+    }
+}

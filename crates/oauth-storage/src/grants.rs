@@ -1094,3 +1094,38 @@ fn revoke_grant_in(
     insert_audit(c, &event, now)?;
     Ok(true)
 }
+
+impl Store {
+    /// Revokes every grant of an application in every school, with all their
+    /// tokens (an application being disabled). Returns how many.
+    pub async fn revoke_all_application_grants(
+        &self,
+        app: ApplicationId,
+        meta: AuditMeta,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StorageError> {
+        self.run(move |c| {
+            c.immediate_transaction(|c| {
+                let rows: Vec<(String, String)> = grants::table
+                    .filter(grants::application_id.eq(app.to_string()))
+                    .select((grants::id, grants::school_id))
+                    .load(c)?;
+                let mut revoked = 0;
+                for (id, school) in rows {
+                    if revoke_grant_in(
+                        c,
+                        parse(&id, "grant id")?,
+                        parse(&school, "school id")?,
+                        None,
+                        &meta,
+                        now,
+                    )? {
+                        revoked += 1;
+                    }
+                }
+                Ok(revoked)
+            })
+        })
+        .await
+    }
+}

@@ -28,7 +28,9 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use thiserror::Error;
 
 pub use audit::{AuditMeta, StoredAuditEvent};
-pub use directory::{NewApplication, NewSchool, NewUser, School, Session, StoredApplication, User};
+pub use directory::{
+    NewApplication, NewSchool, NewUser, School, SchoolListing, Session, StoredApplication, User,
+};
 pub use grants::{Grant, GrantSummary, IssuedTokens, NewCode, NewToken, Redemption, StoredCode};
 pub use keys::{ActiveSigningKey, PublishedKey};
 
