@@ -24,6 +24,8 @@ use crate::AppState;
 
 /// How long a retired key stays published: longer than any token it signed.
 const RETIRED_KEY_GRACE: Duration = Duration::hours(24);
+/// How long the key set may be cached by relying parties.
+const JWKS_MAX_AGE_SECONDS: u32 = 300;
 /// How often a worker checks which key is active (a rotation elsewhere is
 /// picked up within this time; the old key stays published meanwhile).
 const KEY_CACHE_TTL: StdDuration = StdDuration::from_secs(60);
@@ -61,8 +63,13 @@ impl Signer {
                 return Ok((kid.clone(), key.clone()));
             }
         }
+        // A new key signs only once it has been published as long as the key
+        // set may be cached, so no relying party meets an unknown `kid`.
         let active = store
-            .find_active_signing_key()
+            .find_signing_key(
+                Utc::now(),
+                Duration::seconds(i64::from(JWKS_MAX_AGE_SECONDS)),
+            )
             .await?
             .ok_or(SignError::NoKey)?;
         let key = EncodingKey::from_rsa_pem(active.expose_private_key_pem().as_bytes())
@@ -186,7 +193,7 @@ pub async fn jwks(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
                 .iter()
                 .filter_map(|k| serde_json::from_str(&k.public_jwk).ok())
                 .collect();
-            cacheable_json(&json!({ "keys": keys }), 300)
+            cacheable_json(&json!({ "keys": keys }), JWKS_MAX_AGE_SECONDS)
         }
         Err(e) => {
             tracing::error!(error = %e, "keys could not be listed");

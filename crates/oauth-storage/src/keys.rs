@@ -77,6 +77,47 @@ impl Store {
         .await
     }
 
+    /// The key to sign with at `now`: the newest key that has been published
+    /// for at least `published_for` (so relying parties that cached the key set
+    /// already know it), or, when none has been published that long, the one
+    /// published longest. A key retired by a rotation keeps signing
+    /// until its successor has been published long enough.
+    pub async fn find_signing_key(
+        &self,
+        now: DateTime<Utc>,
+        published_for: Duration,
+    ) -> Result<Option<ActiveSigningKey>, StorageError> {
+        self.run(move |c| {
+            let select = (
+                signing_keys::kid,
+                signing_keys::algorithm,
+                signing_keys::private_key_pem,
+            );
+            let settled: Option<(String, String, String)> = signing_keys::table
+                .filter(signing_keys::created_at.le(to_secs(now - published_for)))
+                .order(signing_keys::created_at.desc())
+                .select(select)
+                .first(c)
+                .optional()?;
+            let row = match settled {
+                Some(row) => Some(row),
+                None => signing_keys::table
+                    .order(signing_keys::created_at.asc())
+                    .select(select)
+                    .first(c)
+                    .optional()?,
+            };
+            Ok(
+                row.map(|(kid, algorithm, private_key_pem)| ActiveSigningKey {
+                    kid,
+                    algorithm,
+                    private_key_pem,
+                }),
+            )
+        })
+        .await
+    }
+
     /// The key that signs now, if there is one.
     pub async fn find_active_signing_key(&self) -> Result<Option<ActiveSigningKey>, StorageError> {
         self.run(move |c| {

@@ -669,3 +669,37 @@ async fn audit_events_are_written_with_the_change_and_listed_newest_first() {
         .unwrap()
         .is_empty());
 }
+
+#[tokio::test]
+async fn a_new_signing_key_signs_only_once_it_has_been_published_long_enough() {
+    let f = fixture().await;
+    let published_for = Duration::seconds(300);
+    let insert = |kid: &'static str, at: DateTime<Utc>| {
+        let store = f.store.clone();
+        async move {
+            store
+                .insert_signing_key(kid.into(), "RS256", format!("pem-{kid}"), "{}".into(), at)
+                .await
+                .unwrap()
+        }
+    };
+    insert("first", now()).await;
+    let signing = |at: DateTime<Utc>| {
+        let store = f.store.clone();
+        async move {
+            store
+                .find_signing_key(at, published_for)
+                .await
+                .unwrap()
+                .unwrap()
+                .kid
+        }
+    };
+    // The very first key signs at once.
+    assert_eq!(signing(now() + Duration::seconds(1)).await, "first");
+    insert("second", now() + Duration::seconds(10)).await;
+    // Right after a rotation the earlier key goes on signing...
+    assert_eq!(signing(now() + Duration::seconds(20)).await, "first");
+    // ...until the new one has been published for the cache lifetime.
+    assert_eq!(signing(now() + Duration::seconds(310)).await, "second");
+}
