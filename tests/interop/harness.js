@@ -13,43 +13,67 @@ const here = fileURLToPath(new URL('.', import.meta.url))
 export const BIN = process.env.LOOPWISE_CONNECT_BIN ?? resolve(here, '../../target/debug/loopwise-connect')
 export const PASSWORD = 'demo-password'
 
-async function freePort() {
-  return new Promise((ok, fail) => {
+async function listenOn(port) {
+  return new Promise((ok) => {
     const server = createServer()
     server.unref()
-    server.on('error', fail)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => ok(port))
-    })
+    server.on('error', () => ok(null))
+    server.listen(port, '127.0.0.1', () => ok(server))
   })
 }
 
-export async function startDemo() {
-  const dir = mkdtempSync(join(tmpdir(), 'connect-interop-'))
-  const port = await freePort()
-  const child = spawn(BIN, ['demo', '--listen', `127.0.0.1:${port}`, '--database-url', `sqlite://${join(dir, 'db')}`], {
-    env: { ...process.env, RUST_LOG: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  })
-  const deadline = Date.now() + 60_000
+/** A free port whose successor is free too: the demo runs the reference
+ * resource server on the next port. */
+async function freePortPair() {
   for (;;) {
-    try {
-      const response = await fetch(`http://127.0.0.1:${port}/healthz`)
-      if (response.ok) break
-    } catch {}
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error('the demo server did not start')
-    await new Promise((r) => setTimeout(r, 100))
+    const first = await listenOn(0)
+    const port = first.address().port
+    const second = await listenOn(port + 1)
+    await new Promise((r) => first.close(r))
+    if (second) {
+      await new Promise((r) => second.close(r))
+      return port
+    }
   }
-  return {
-    port,
-    school: `http://localhost:${port}`,
-    platform: `http://127.0.0.1:${port}`,
-    stop() {
+}
+
+async function answers(url) {
+  try {
+    return (await fetch(url)).ok
+  } catch {
+    return false
+  }
+}
+
+export async function startDemo() {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const dir = mkdtempSync(join(tmpdir(), 'connect-interop-'))
+    const port = await freePortPair()
+    const child = spawn(BIN, ['demo', '--listen', `127.0.0.1:${port}`, '--database-url', `sqlite://${join(dir, 'db')}`], {
+      env: { ...process.env, RUST_LOG: 'warn' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    })
+    const stop = () => {
       child.kill()
       rmSync(dir, { recursive: true, force: true })
-    },
+    }
+    const deadline = Date.now() + 60_000
+    let healthy = false
+    while (Date.now() < deadline && child.exitCode === null) {
+      if (await answers(`http://127.0.0.1:${port}/healthz`)) {
+        healthy = true
+        break
+      }
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    // The resource server binds before the server answers; if its port was
+    // taken meanwhile, start over elsewhere.
+    if (healthy && (await answers(`http://127.0.0.1:${port + 1}/.well-known/oauth-protected-resource/mcp`))) {
+      return { port, school: `http://localhost:${port}`, platform: `http://127.0.0.1:${port}`, stop }
+    }
+    stop()
   }
+  throw new Error('the demo server did not start')
 }
 
 /** A minimal browser: a cookie jar per origin and manual redirects. */

@@ -53,12 +53,16 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// A free port whose successor is free too: the demo runs the reference
+/// resource server on the next port.
+fn free_port_pair() -> u16 {
+    loop {
+        let first = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = first.local_addr().unwrap().port();
+        if port < u16::MAX && TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+            return port;
+        }
+    }
 }
 
 impl Server {
@@ -69,10 +73,11 @@ impl Server {
 
     /// Starts the demo with extra environment variables.
     pub async fn start_with(env: &[(&str, &str)]) -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let database_url = format!("sqlite://{}", dir.path().join("connect.db").display());
-        for _attempt in 0..5 {
-            let port = free_port();
+        for _attempt in 0..10 {
+            // A fresh database per attempt, so a retry starts from a clean demo.
+            let dir = tempfile::tempdir().unwrap();
+            let database_url = format!("sqlite://{}", dir.path().join("connect.db").display());
+            let port = free_port_pair();
             let mut command = Command::new(env!("CARGO_BIN_EXE_loopwise-connect"));
             command
                 .args(["demo", "--listen", &format!("127.0.0.1:{port}")])
@@ -94,12 +99,25 @@ impl Server {
                 if let Ok(Some(_)) = child.try_wait() {
                     break; // Exited: most likely the port was taken meanwhile.
                 }
-                if probe
+                let healthy = probe
                     .get(format!("http://127.0.0.1:{port}/healthz"))
                     .send()
                     .await
-                    .is_ok_and(|r| r.status().is_success())
-                {
+                    .is_ok_and(|r| r.status().is_success());
+                if healthy {
+                    // The resource server binds before the server answers; if
+                    // its port was taken meanwhile, start over elsewhere.
+                    let resource_server = probe
+                        .get(format!(
+                            "http://127.0.0.1:{}/.well-known/oauth-protected-resource/mcp",
+                            port + 1
+                        ))
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status().is_success());
+                    if !resource_server {
+                        break;
+                    }
                     return Server {
                         child,
                         port,
