@@ -9,6 +9,7 @@ use crate::audience::Audience;
 use crate::ids::{ApplicationId, ClientId, SchoolId, ServedAt};
 use crate::redirect_uri::{find_match, RedirectUri};
 use crate::scope::{allowed_scopes, ScopeSet};
+use crate::secret::{PresentedSecret, TokenHash};
 
 /// Who registered an application, which decides where it may be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -85,6 +86,21 @@ pub struct Application {
 }
 
 impl Application {
+    /// Whether a client authenticated as RFC 6749 §2.3.1 asks: a confidential
+    /// client with a secret whose digest matches (compared in constant time),
+    /// a public client with none. Anything else is `invalid_client`.
+    pub fn is_authenticated_by(
+        &self,
+        presented: Option<&PresentedSecret>,
+        stored: Option<&TokenHash>,
+    ) -> bool {
+        match (self.client_type, presented, stored) {
+            (ClientType::Confidential, Some(secret), Some(hash)) => secret.matches_hash(hash),
+            (ClientType::Public, None, _) => true,
+            _ => false,
+        }
+    }
+
     /// Whether this application can be used at a host: a school application only
     /// at its own school's hosts; a platform application everywhere. Disabled
     /// applications nowhere.
@@ -117,5 +133,40 @@ impl Application {
             (Registration::Platform, ServedAt::School(school)) => Some(school),
             (Registration::Platform, ServedAt::Platform) => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn app(client_type: ClientType) -> Application {
+        Application {
+            id: ApplicationId::from_uuid(Uuid::nil()),
+            client_id: ClientId::parse("app").unwrap(),
+            name: "App".into(),
+            registration: Registration::Platform,
+            audience: Audience::Member,
+            client_type,
+            redirect_uris: vec![],
+            scopes: ScopeSet::new(),
+            disabled: false,
+        }
+    }
+
+    #[test]
+    fn client_authentication_table() {
+        let secret = PresentedSecret::new("s3cret");
+        let right = TokenHash::of("s3cret");
+        let wrong = TokenHash::of("other");
+        let confidential = app(ClientType::Confidential);
+        assert!(confidential.is_authenticated_by(Some(&secret), Some(&right)));
+        assert!(!confidential.is_authenticated_by(Some(&secret), Some(&wrong)));
+        assert!(!confidential.is_authenticated_by(None, Some(&right)));
+        assert!(!confidential.is_authenticated_by(Some(&secret), None));
+        let public = app(ClientType::Public);
+        assert!(public.is_authenticated_by(None, None));
+        assert!(!public.is_authenticated_by(Some(&secret), None));
     }
 }

@@ -8,7 +8,7 @@ use actix_web::http::header::{HeaderMap, AUTHORIZATION};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use oauth_core::params::Params;
-use oauth_core::{ClientId, ClientType, ErrorCode, PresentedSecret, ServedAt};
+use oauth_core::{ClientId, ErrorCode, PresentedSecret, ServedAt};
 use oauth_storage::StoredApplication;
 
 use crate::AppState;
@@ -115,15 +115,9 @@ pub async fn authenticate(
             });
         }
     };
-    let authenticated = match (
-        stored.app.client_type,
-        &presented.secret,
-        &stored.secret_hash,
-    ) {
-        (ClientType::Confidential, Some(secret), Some(hash)) => secret.matches_hash(hash),
-        (ClientType::Public, None, _) => true,
-        _ => false,
-    };
+    let authenticated = stored
+        .app
+        .is_authenticated_by(presented.secret.as_ref(), stored.secret_hash.as_ref());
     if authenticated {
         Ok(stored)
     } else {

@@ -128,6 +128,24 @@ pub struct Session {
     pub auth_time: DateTime<Utc>,
 }
 
+type SchoolColumns = (schools::id, schools::subdomain, schools::display_name);
+const SCHOOL_COLUMNS: SchoolColumns = (schools::id, schools::subdomain, schools::display_name);
+
+type UserColumns = (
+    users::id,
+    users::email,
+    users::display_name,
+    users::password_hash,
+    users::is_staff,
+);
+const USER_COLUMNS: UserColumns = (
+    users::id,
+    users::email,
+    users::display_name,
+    users::password_hash,
+    users::is_staff,
+);
+
 #[derive(Queryable)]
 struct SchoolRow {
     id: String,
@@ -288,7 +306,7 @@ impl Store {
         self.run(move |c| {
             schools::table
                 .filter(schools::subdomain.eq(subdomain))
-                .select((schools::id, schools::subdomain, schools::display_name))
+                .select(SCHOOL_COLUMNS)
                 .first::<SchoolRow>(c)
                 .optional()?
                 .map(SchoolRow::into_school)
@@ -302,7 +320,7 @@ impl Store {
         self.run(move |c| {
             schools::table
                 .find(id.to_string())
-                .select((schools::id, schools::subdomain, schools::display_name))
+                .select(SCHOOL_COLUMNS)
                 .first::<SchoolRow>(c)
                 .optional()?
                 .map(SchoolRow::into_school)
@@ -321,7 +339,7 @@ impl Store {
             school_domains::table
                 .inner_join(schools::table)
                 .filter(school_domains::domain.eq(domain))
-                .select((schools::id, schools::subdomain, schools::display_name))
+                .select(SCHOOL_COLUMNS)
                 .first::<SchoolRow>(c)
                 .optional()?
                 .map(SchoolRow::into_school)
@@ -387,13 +405,7 @@ impl Store {
         self.run(move |c| {
             users::table
                 .filter(users::email.eq(email))
-                .select((
-                    users::id,
-                    users::email,
-                    users::display_name,
-                    users::password_hash,
-                    users::is_staff,
-                ))
+                .select(USER_COLUMNS)
                 .first::<UserRow>(c)
                 .optional()?
                 .map(UserRow::into_user)
@@ -407,13 +419,7 @@ impl Store {
         self.run(move |c| {
             users::table
                 .find(id.to_string())
-                .select((
-                    users::id,
-                    users::email,
-                    users::display_name,
-                    users::password_hash,
-                    users::is_staff,
-                ))
+                .select(USER_COLUMNS)
                 .first::<UserRow>(c)
                 .optional()?
                 .map(UserRow::into_user)
@@ -746,7 +752,7 @@ impl Store {
         self.run(move |c| {
             let rows: Vec<SchoolRow> = schools::table
                 .order(schools::subdomain.asc())
-                .select((schools::id, schools::subdomain, schools::display_name))
+                .select(SCHOOL_COLUMNS)
                 .load(c)?;
             let domains: Vec<(String, String)> = school_domains::table
                 .order(school_domains::domain.asc())
