@@ -21,43 +21,49 @@ use oauth_core::redirect_uri::RedirectUri;
 use oauth_core::resource::decide_resource;
 use oauth_core::token::{Binding, CodeRecord};
 use oauth_core::{
-    Application, ErrorCode, GrantId, Registration, Role, SchoolId, ServedAt, TokenKind,
+    Application, ErrorCode, GrantId, Registration, Role, SchoolId, Scope, ScopeSet, ServedAt,
+    TokenKind,
 };
 use oauth_storage::{AuditMeta, NewCode, School, StorageError, StoredApplication};
 use uuid::Uuid;
 
 use crate::host::{resolve, HostError, Resolved};
+use crate::i18n::{audience_message, page_error_message, scope_group_id, scope_message_id, Msg};
 use crate::login::{self, LoggedIn};
+use crate::pages::Ui;
 use crate::respond::{client_error_url, redirect, redirect_to_client};
 use crate::security::{constant_time_eq, new_token};
 use crate::AppState;
 
 /// The page for a host that is neither a school nor the platform.
-pub fn host_error_page(state: &AppState, error: HostError) -> HttpResponse {
+pub fn host_error_page(state: &AppState, ui: &Ui, error: HostError) -> HttpResponse {
     match error {
         HostError::Unknown => state.pages.error(
+            ui,
             StatusCode::NOT_FOUND,
             "Loopwise",
-            "Unknown address",
-            "This address does not belong to any school on Loopwise.",
+            Msg::new("error-unknown-host-title"),
+            Msg::new("error-unknown-host-message"),
             None,
         ),
-        HostError::Storage(e) => unavailable(state, "Loopwise", &e),
+        HostError::Storage(e) => unavailable(state, ui, "Loopwise", &e),
     }
 }
 
 pub(crate) fn unavailable(
     state: &AppState,
+    ui: &Ui,
     school_name: &str,
     error: &StorageError,
 ) -> HttpResponse {
     tracing::error!(error = %error, "storage failed during authorization");
     state.pages.error(
+        ui,
         StatusCode::SERVICE_UNAVAILABLE,
         school_name,
-        "Temporarily unavailable",
-        "The server could not complete this step. Please try again in a moment.",
-        Some(ErrorCode::TemporarilyUnavailable.as_str()),
+        Msg::new("error-unavailable-title"),
+        Msg::new("error-unavailable-message"),
+        Some(ErrorCode::TemporarilyUnavailable),
     )
 }
 
@@ -74,20 +80,22 @@ enum Step {
 
 /// `GET /oauth/authorize`.
 pub async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let ui = Ui::from_request(&req);
     let resolved = match resolve(&req, &state).await {
         Ok(resolved) => resolved,
-        Err(e) => return host_error_page(&state, e),
+        Err(e) => return host_error_page(&state, &ui, e),
     };
     let params =
         Params::from_pairs(form_urlencoded::parse(req.query_string().as_bytes()).into_owned());
-    drive(&req, &state, &resolved, params, Step::Show).await
+    drive(&req, &state, &ui, &resolved, params, Step::Show).await
 }
 
 /// `POST /oauth/consent`: the consent form, carrying the original request.
 pub async fn consent(req: HttpRequest, state: web::Data<AppState>, body: Bytes) -> HttpResponse {
+    let ui = Ui::from_request(&req);
     let resolved = match resolve(&req, &state).await {
         Ok(resolved) => resolved,
-        Err(e) => return host_error_page(&state, e),
+        Err(e) => return host_error_page(&state, &ui, e),
     };
     let mut pairs: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
     let repeated = ["csrf_token", "decision"]
@@ -95,11 +103,12 @@ pub async fn consent(req: HttpRequest, state: web::Data<AppState>, body: Bytes) 
         .any(|name| pairs.iter().filter(|(k, _)| k == name).count() > 1);
     if repeated {
         return state.pages.error(
+            &ui,
             StatusCode::BAD_REQUEST,
             resolved.display_name(),
-            "This approval cannot be used",
-            "The consent form was sent with repeated fields. Return to the application and start again.",
-            Some(ErrorCode::InvalidRequest.as_str()),
+            Msg::new("error-consent-repeated-title"),
+            Msg::new("error-consent-repeated-message"),
+            Some(ErrorCode::InvalidRequest),
         );
     }
     let mut take = |name: &str| {
@@ -112,9 +121,16 @@ pub async fn consent(req: HttpRequest, state: web::Data<AppState>, body: Bytes) 
     };
     let csrf_token = take("csrf_token");
     let approve = take("decision").as_deref() == Some("approve");
+    // A page shown in answer to the form switches language by showing the
+    // request again.
+    let again = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&pairs)
+        .finish();
+    let ui = ui.returning_to(format!("/oauth/authorize?{again}"));
     drive(
         &req,
         &state,
+        &ui,
         &resolved,
         Params::from_pairs(pairs),
         Step::Decide {
@@ -128,6 +144,7 @@ pub async fn consent(req: HttpRequest, state: web::Data<AppState>, body: Bytes) 
 async fn drive(
     req: &HttpRequest,
     state: &AppState,
+    ui: &Ui,
     resolved: &Resolved,
     params: Params,
     step: Step,
@@ -136,11 +153,12 @@ async fn drive(
     let page = |e: PageError| {
         tracing::info!(host = %resolved.host, reason = %e, "authorization request refused on a page");
         state.pages.error(
+            ui,
             StatusCode::BAD_REQUEST,
             school_name,
-            "This request cannot be completed",
-            &e.to_string(),
-            Some(e.error_code().as_str()),
+            Msg::new("error-request-title"),
+            page_error_message(&e),
+            Some(e.error_code()),
         )
     };
 
@@ -151,12 +169,12 @@ async fn drive(
     };
     let stored = match state.store.find_application(&client_id).await {
         Ok(stored) => stored,
-        Err(e) => return unavailable(state, school_name, &e),
+        Err(e) => return unavailable(state, ui, school_name, &e),
     };
     // A URL client_id may name a client metadata document to fetch.
     let stored = match crate::client_metadata::resolve_client(state, &client_id, stored).await {
         Ok(stored) => stored,
-        Err(e) => return unavailable(state, school_name, &e),
+        Err(e) => return unavailable(state, ui, school_name, &e),
     };
     let request = match validate(&params, stored.as_ref().map(|s| &s.app), resolved.served_at) {
         Ok(request) => request,
@@ -221,24 +239,26 @@ async fn drive(
         Ok(None) if is_show => return log_in_again(),
         Ok(None) => {
             return state.pages.error(
+                ui,
                 StatusCode::FORBIDDEN,
                 school_name,
-                "Your session has ended",
-                "Please return to the application and start again.",
+                Msg::new("error-session-ended-title"),
+                Msg::new("error-session-ended-message"),
                 None,
             );
         }
-        Err(e) => return unavailable(state, school_name, &e),
+        Err(e) => return unavailable(state, ui, school_name, &e),
     };
 
-    let school = match resolve_school(state, resolved, &app, &logged_in, &params, &request).await {
-        Ok(school) => school,
-        Err(response) => return response,
-    };
+    let school =
+        match resolve_school(state, ui, resolved, &app, &logged_in, &params, &request).await {
+            Ok(school) => school,
+            Err(response) => return response,
+        };
 
     let role = match state.store.find_role(logged_in.user.id, school.id).await {
         Ok(role) => role,
-        Err(e) => return unavailable(state, school_name, &e),
+        Err(e) => return unavailable(state, ui, school_name, &e),
     };
     if let Err(rejection) = check_user(&app, role, logged_in.user.is_staff) {
         if request.prompt.none {
@@ -263,13 +283,18 @@ async fn drive(
             &rejection.to_string(),
         )
         .await;
+        let message = match &rejection {
+            RequestRejection::Audience(denied) => audience_message(*denied, &school.display_name),
+            _ => Msg::new("denied-not-member").arg("school", &school.display_name),
+        };
         return state.pages.render(
+            ui,
             StatusCode::FORBIDDEN,
             "denied.html",
             context! {
                 school_name => school.display_name,
-                title => format!("{} is not available to you", app.name),
-                message => format!("{} in {}.", capitalised(&rejection.to_string()), school.display_name),
+                title => state.pages.text(ui, &Msg::new("denied-title").arg("app", &app.name)),
+                message => state.pages.text(ui, &message),
                 user_email => logged_in.user.email,
                 back_url => deny_url(rejection.error_code(), &rejection.to_string()),
                 app_name => app.name,
@@ -282,7 +307,7 @@ async fn drive(
             .into_iter()
             .map(|(uri, _)| uri)
             .collect::<Vec<_>>(),
-        Err(e) => return unavailable(state, school_name, &e),
+        Err(e) => return unavailable(state, ui, school_name, &e),
     };
     // From here on the request carries the resource as decided for this school.
     let request = match decide_resource(request.resource.as_deref(), &registered) {
@@ -301,7 +326,7 @@ async fn drive(
                 .await
             {
                 Ok(grant) => grant,
-                Err(e) => return unavailable(state, school_name, &e),
+                Err(e) => return unavailable(state, ui, school_name, &e),
             };
             if request.prompt.consent
                 || needs_consent(
@@ -314,11 +339,12 @@ async fn drive(
                     return reject_to_client(RequestRejection::ConsentRequired);
                 }
                 consent_page(
-                    state, resolved, &stored, &logged_in, &school, &params, &request,
+                    state, ui, resolved, &stored, &logged_in, &school, &params, &request,
                 )
             } else {
                 issue_code(
                     state,
+                    ui,
                     resolved,
                     &app,
                     &logged_in,
@@ -339,16 +365,18 @@ async fn drive(
             if !csrf_ok {
                 tracing::info!(client.id = %app.client_id, "consent without a valid CSRF token refused");
                 return state.pages.error(
+                    ui,
                     StatusCode::FORBIDDEN,
                     school_name,
-                    "This approval did not come from this page",
-                    "For your safety nothing was approved. Return to the application and start again.",
+                    Msg::new("error-consent-forged-title"),
+                    Msg::new("error-consent-forged-message"),
                     None,
                 );
             }
             if approve {
                 issue_code(
                     state,
+                    ui,
                     resolved,
                     &app,
                     &logged_in,
@@ -429,19 +457,13 @@ fn without_prompt_login(query: &str) -> String {
     out.finish()
 }
 
-fn capitalised(sentence: &str) -> String {
-    let mut chars = sentence.chars();
-    chars.next().map_or_else(String::new, |first| {
-        first.to_uppercase().chain(chars).collect()
-    })
-}
-
 /// The school this authorization is for: the application's or the host's, or,
 /// on the platform host, the one the user picks among those where they pass the
 /// application's audience. A pick arrives as `school_id` and is checked like
 /// anything else the browser sends: the audience gate runs on it afterwards.
 async fn resolve_school(
     state: &AppState,
+    ui: &Ui,
     resolved: &Resolved,
     app: &Application,
     logged_in: &LoggedIn,
@@ -451,11 +473,12 @@ async fn resolve_school(
     let school_name = resolved.display_name();
     let unknown_school = || {
         state.pages.error(
+            ui,
             StatusCode::BAD_REQUEST,
             school_name,
-            "Unknown school",
-            "The school you picked does not exist.",
-            Some(ErrorCode::InvalidRequest.as_str()),
+            Msg::new("error-unknown-school-title"),
+            Msg::new("error-unknown-school-message"),
+            Some(ErrorCode::InvalidRequest),
         )
     };
     let picked = match params.single("school_id") {
@@ -466,7 +489,7 @@ async fn resolve_school(
         return match state.store.find_school(id).await {
             Ok(Some(school)) => Ok(school),
             Ok(None) => Err(unknown_school()),
-            Err(e) => Err(unavailable(state, school_name, &e)),
+            Err(e) => Err(unavailable(state, ui, school_name, &e)),
         };
     }
     // TODO: staff applications at the platform host offer only the schools the
@@ -476,7 +499,7 @@ async fn resolve_school(
         .store
         .list_memberships(logged_in.user.id)
         .await
-        .map_err(|e| unavailable(state, school_name, &e))?;
+        .map_err(|e| unavailable(state, ui, school_name, &e))?;
     let roles: Vec<(SchoolId, Role)> = memberships
         .iter()
         .map(|(school, role)| (school.id, *role))
@@ -505,12 +528,13 @@ async fn resolve_school(
     }
     match eligible.as_slice() {
         [] => Err(state.pages.render(
+            ui,
             StatusCode::FORBIDDEN,
             "denied.html",
             context! {
                 school_name,
-                title => format!("{} is not available to you", app.name),
-                message => "None of your schools lets you authorize this application.",
+                title => state.pages.text(ui, &Msg::new("denied-title").arg("app", &app.name)),
+                message => state.pages.text_of(ui, "denied-no-school"),
                 user_email => &logged_in.user.email,
                 back_url => client_error_url(&request.target.redirect_uri, ErrorCode::AccessDenied, "the user has no school where this application is allowed", request.target.state.as_deref(), &resolved.issuer()),
                 app_name => &app.name,
@@ -522,16 +546,22 @@ async fn resolve_school(
             let schools: Vec<_> = several.iter().map(|s| context! { id => s.id.to_string(), name => &s.display_name }).collect();
             let forwarded: Vec<(&str, &str)> = params.pairs().filter(|(k, _)| *k != "school_id").collect();
             Err(state.pages.render(
+                ui,
                 StatusCode::OK,
                 "picker.html",
-                context! { school_name, title => "Choose a school", app_name => &app.name, schools, params => forwarded },
+                context! { school_name, title => state.pages.text_of(ui, "picker-title"), app_name => &app.name, schools, params => forwarded },
             ))
         }
     }
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the consent page shows a little of everything the request carries"
+)]
 fn consent_page(
     state: &AppState,
+    ui: &Ui,
     resolved: &Resolved,
     stored: &StoredApplication,
     logged_in: &LoggedIn,
@@ -547,38 +577,70 @@ fn consent_page(
     if resolved.served_at == ServedAt::Platform {
         forwarded.push(("school_id".into(), school.id.to_string()));
     }
-    let scopes: Vec<_> = request
-        .scopes
-        .iter()
-        .map(|s| context! { name => s.as_str(), description => s.description() })
+    let scope_groups: Vec<_> = scope_groups(&request.scopes)
+        .into_iter()
+        .map(|(group, scopes)| {
+            let scopes: Vec<_> = scopes
+                .into_iter()
+                .map(|scope| {
+                    context! {
+                        name => scope.as_str(),
+                        description => state.pages.text_of(ui, &scope_message_id(scope)),
+                        access => scope.as_str().rsplit_once(':').map(|(_, action)| action),
+                    }
+                })
+                .collect();
+            context! { heading => state.pages.text_of(ui, &group), scopes }
+        })
         .collect();
     let redirect_host = redirect_host(&request.target.redirect_uri);
+    // Whatever listens on a loopback address of this device receives the code,
+    // and any program can register such an address as its own: the warning
+    // covers every application whose redirect URIs are all loopback.
     let loopback =
         RedirectUri::register(&request.target.redirect_uri).is_ok_and(|uri| uri.is_loopback());
     let app = &stored.app;
     // Applications that registered themselves are not presented as reviewed.
     let registered_by = match (app.registration, stored.self_registered) {
-        (Registration::School(_), _) => "registered by this school",
-        (Registration::Platform, false) => "a Loopwise platform application",
-        (Registration::Platform, true) => "registered by itself; not reviewed by Loopwise",
+        (Registration::School(_), _) => {
+            Msg::new("consent-registered-school").arg("school", &school.display_name)
+        }
+        (Registration::Platform, false) => Msg::new("consent-registered-platform"),
+        (Registration::Platform, true) => Msg::new("consent-registered-self"),
     };
     state.pages.render(
+        ui,
         StatusCode::OK,
         "consent.html",
         context! {
             school_name => &school.display_name,
-            title => format!("Allow {} to access {}?", app.name, school.display_name),
+            title => state.pages.text(ui, &Msg::new("consent-title").arg("app", &app.name).arg("school", &school.display_name)),
             app_name => &app.name,
-            registered_by,
+            registered_by => state.pages.text(ui, &registered_by),
+            self_registered => stored.self_registered,
             context_school => &school.display_name,
             user_email => &logged_in.user.email,
-            scopes,
+            scope_groups,
             redirect_host,
             loopback,
             params => forwarded,
             csrf_token => &logged_in.csrf_token,
         },
     )
+}
+
+/// The requested scopes grouped for the consent page: identity scopes first,
+/// then each family in catalogue order, reading before writing.
+fn scope_groups(scopes: &ScopeSet) -> Vec<(String, Vec<Scope>)> {
+    let mut groups: Vec<(String, Vec<Scope>)> = Vec::new();
+    for scope in Scope::all().filter(|s| scopes.contains(*s)) {
+        let group = scope_group_id(scope);
+        match groups.iter_mut().find(|(g, _)| *g == group) {
+            Some((_, members)) => members.push(scope),
+            None => groups.push((group, vec![scope])),
+        }
+    }
+    groups
 }
 
 /// The scheme and host of a redirect URI, for people to judge where they go.
@@ -592,8 +654,13 @@ fn redirect_host(uri: &str) -> String {
     }
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a code binds the request, the user, the school and the host it was asked at"
+)]
 async fn issue_code(
     state: &AppState,
+    ui: &Ui,
     resolved: &Resolved,
     app: &Application,
     logged_in: &LoggedIn,
@@ -603,10 +670,11 @@ async fn issue_code(
 ) -> HttpResponse {
     let Ok(code) = new_token(TokenKind::AuthorizationCode) else {
         return state.pages.error(
+            ui,
             StatusCode::SERVICE_UNAVAILABLE,
             &school.display_name,
-            "Try again",
-            "The server could not complete this step.",
+            Msg::new("error-try-again-title"),
+            Msg::new("error-unavailable-message"),
             None,
         );
     };
@@ -634,7 +702,7 @@ async fn issue_code(
         .approve_and_insert_code(new_code, app.client_id.clone(), meta, now)
         .await
     {
-        return unavailable(state, &school.display_name, &e);
+        return unavailable(state, ui, &school.display_name, &e);
     }
     tracing::info!(client.id = %app.client_id, school.id = %school.id, user.id = %logged_in.user.id, "authorization code issued");
     redirect_to_client(

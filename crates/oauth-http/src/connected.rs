@@ -13,7 +13,9 @@ use oauth_storage::AuditMeta;
 
 use crate::authorize::host_error_page;
 use crate::host::resolve;
+use crate::i18n::{scope_message_id, Msg};
 use crate::login;
+use crate::pages::Ui;
 use crate::respond::redirect;
 use crate::security::constant_time_eq;
 use crate::AppState;
@@ -22,16 +24,18 @@ const PATH: &str = "/oauth/connected-apps";
 
 /// `GET /oauth/connected-apps`.
 pub async fn page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let ui = Ui::from_request(&req).returning_to(PATH);
     let resolved = match resolve(&req, &state).await {
         Ok(resolved) => resolved,
-        Err(e) => return host_error_page(&state, e),
+        Err(e) => return host_error_page(&state, &ui, e),
     };
     let ServedAt::School(school) = resolved.served_at else {
         return state.pages.error(
+            &ui,
             StatusCode::NOT_FOUND,
             resolved.display_name(),
-            "Open this page at your school",
-            "Connected applications are listed at your school's own address.",
+            Msg::new("error-connected-elsewhere-title"),
+            Msg::new("error-connected-elsewhere-message"),
             None,
         );
     };
@@ -43,7 +47,7 @@ pub async fn page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
                 &format!("/oauth/login?return_to={}", urlencode(PATH)),
             )
         }
-        Err(e) => return crate::authorize::unavailable(&state, resolved.display_name(), &e),
+        Err(e) => return crate::authorize::unavailable(&state, &ui, resolved.display_name(), &e),
     };
     let grants = match state
         .store
@@ -51,29 +55,30 @@ pub async fn page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
         .await
     {
         Ok(grants) => grants,
-        Err(e) => return crate::authorize::unavailable(&state, resolved.display_name(), &e),
+        Err(e) => return crate::authorize::unavailable(&state, &ui, resolved.display_name(), &e),
     };
     let notice = req
         .query_string()
         .contains("revoked=1")
-        .then_some("Access revoked.");
+        .then(|| state.pages.text_of(&ui, "connected-revoked"));
     let grants: Vec<_> = grants
         .iter()
         .map(|g| {
             context! {
                 id => g.id.to_string(),
                 name => &g.application_name,
-                scopes => g.scopes.iter().map(|s| s.description()).collect::<Vec<_>>(),
+                scopes => g.scopes.iter().map(|s| state.pages.text_of(&ui, &scope_message_id(s))).collect::<Vec<_>>(),
                 created => g.created_at.format("%Y-%m-%d").to_string(),
             }
         })
         .collect();
     state.pages.render(
+        &ui,
         StatusCode::OK,
         "connected.html",
         context! {
             school_name => resolved.display_name(),
-            title => "Connected applications",
+            title => state.pages.text_of(&ui, "connected-title"),
             user_email => &logged_in.user.email,
             grants,
             notice,
@@ -84,24 +89,29 @@ pub async fn page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
 
 /// `POST /oauth/connected-apps/revoke`: a person revokes one of their grants.
 pub async fn revoke(req: HttpRequest, state: web::Data<AppState>, body: Bytes) -> HttpResponse {
+    let ui = Ui::from_request(&req).returning_to(PATH);
     let resolved = match resolve(&req, &state).await {
         Ok(resolved) => resolved,
-        Err(e) => return host_error_page(&state, e),
+        Err(e) => return host_error_page(&state, &ui, e),
     };
     let school_name = resolved.display_name().to_owned();
-    let ServedAt::School(school) = resolved.served_at else {
-        return state.pages.error(
-            StatusCode::NOT_FOUND,
+    let nothing_revoked = |status: StatusCode, reason: &'static str| {
+        state.pages.error(
+            &ui,
+            status,
             &school_name,
-            "Not found",
-            "There is nothing to revoke here.",
+            Msg::new("error-revoke-title"),
+            Msg::new(reason),
             None,
-        );
+        )
+    };
+    let ServedAt::School(school) = resolved.served_at else {
+        return nothing_revoked(StatusCode::NOT_FOUND, "error-revoke-not-here");
     };
     let logged_in = match login::current(&req, &state, &resolved).await {
         Ok(Some(logged_in)) => logged_in,
         Ok(None) => return redirect(StatusCode::SEE_OTHER, PATH),
-        Err(e) => return crate::authorize::unavailable(&state, &school_name, &e),
+        Err(e) => return crate::authorize::unavailable(&state, &ui, &school_name, &e),
     };
     let pairs: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
     let field = |name: &str| {
@@ -111,22 +121,10 @@ pub async fn revoke(req: HttpRequest, state: web::Data<AppState>, body: Bytes) -
             .map(|(_, v)| v.as_str())
     };
     if !field("csrf_token").is_some_and(|sent| constant_time_eq(sent, &logged_in.csrf_token)) {
-        return state.pages.error(
-            StatusCode::FORBIDDEN,
-            &school_name,
-            "Nothing was revoked",
-            "The request did not come from the connected applications page.",
-            None,
-        );
+        return nothing_revoked(StatusCode::FORBIDDEN, "error-revoke-forged");
     }
     let Some(grant) = field("grant_id").and_then(|g| g.parse::<GrantId>().ok()) else {
-        return state.pages.error(
-            StatusCode::BAD_REQUEST,
-            &school_name,
-            "Nothing was revoked",
-            "No application was named.",
-            None,
-        );
+        return nothing_revoked(StatusCode::BAD_REQUEST, "error-revoke-unnamed");
     };
     let meta = AuditMeta {
         actor: Actor::User(logged_in.user.id),
@@ -141,14 +139,8 @@ pub async fn revoke(req: HttpRequest, state: web::Data<AppState>, body: Bytes) -
             tracing::info!(grant.id = %grant, user.id = %logged_in.user.id, "user revoked a grant");
             redirect(StatusCode::SEE_OTHER, &format!("{PATH}?revoked=1"))
         }
-        Ok(false) => state.pages.error(
-            StatusCode::NOT_FOUND,
-            &school_name,
-            "Nothing was revoked",
-            "That access does not exist or is not yours.",
-            None,
-        ),
-        Err(e) => crate::authorize::unavailable(&state, &school_name, &e),
+        Ok(false) => nothing_revoked(StatusCode::NOT_FOUND, "error-revoke-not-found"),
+        Err(e) => crate::authorize::unavailable(&state, &ui, &school_name, &e),
     }
 }
 

@@ -1,5 +1,6 @@
 //! The HTTP surface of Loopwise Connect: OAuth 2.0 endpoints, school
-//! resolution, and the server-rendered login, school picker and consent pages.
+//! resolution, and the server-rendered login, school picker and consent pages,
+//! in English and Traditional Chinese.
 //!
 //! Handlers are thin: they parse a request into core values, ask `oauth-core`
 //! for a decision, call `oauth-storage`, and render the answer. No OAuth rule
@@ -16,6 +17,7 @@ mod client_metadata;
 mod connected;
 mod cors;
 mod host;
+mod i18n;
 mod lifecycle;
 mod login;
 mod oidc;
@@ -188,6 +190,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(login::login_submit)),
         )
         .service(web::resource("/oauth/logout").route(web::post().to(login::logout)))
+        .route(pages::LANGUAGE_PATH, web::get().to(pages::switch_language))
         .service(web::resource("/oauth/connected-apps").route(web::get().to(connected::page)))
         .service(
             web::resource("/oauth/connected-apps/revoke").route(web::post().to(connected::revoke)),

@@ -14,6 +14,8 @@ use oauth_core::{PresentedSecret, TokenKind};
 use oauth_storage::{Session, User};
 
 use crate::host::{resolve, Resolved};
+use crate::i18n::Msg;
+use crate::pages::Ui;
 use crate::respond::redirect;
 use crate::security::{constant_time_eq, csrf_token_for, new_nonce, new_token};
 use crate::{authorize, AppState};
@@ -160,33 +162,46 @@ fn cookie<'c>(name: &'c str, value: String, resolved: &Resolved, path: &'c str) 
         .finish()
 }
 
+/// The login page's own address for `return_to`, where the language switch
+/// goes back to.
+fn login_path(return_to: &str) -> String {
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("return_to", return_to)
+        .finish();
+    format!("/oauth/login?{query}")
+}
+
 fn render_login(
     state: &AppState,
+    ui: &Ui,
     resolved: &Resolved,
     status: StatusCode,
     return_to: &str,
     email: &str,
     error: Option<&str>,
 ) -> HttpResponse {
+    let ui = ui.clone().returning_to(login_path(return_to));
     let Ok(nonce) = new_nonce() else {
         return state.pages.error(
+            &ui,
             StatusCode::SERVICE_UNAVAILABLE,
             resolved.display_name(),
-            "Try again",
-            "The server could not start a login. Please try again.",
+            Msg::new("error-try-again-title"),
+            Msg::new("error-login-start-message"),
             None,
         );
     };
     let mut response = state.pages.render(
+        &ui,
         status,
         "login.html",
         context! {
             school_name => resolved.display_name(),
-            title => format!("Log in to {}", resolved.display_name()),
+            title => state.pages.text(&ui, &Msg::new("login-title").arg("school", resolved.display_name())),
             csrf_token => &nonce,
             return_to,
             email,
-            error,
+            error => error.map(|id| state.pages.text_of(&ui, id)),
         },
     );
     let _ = response.add_cookie(&cookie(login_csrf_cookie(resolved), nonce, resolved, "/"));
@@ -195,15 +210,16 @@ fn render_login(
 
 /// `GET /oauth/login`: the login form.
 pub async fn login_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let ui = Ui::from_request(&req);
     let resolved = match resolve(&req, &state).await {
         Ok(resolved) => resolved,
-        Err(e) => return authorize::host_error_page(&state, e),
+        Err(e) => return authorize::host_error_page(&state, &ui, e),
     };
     let query: Vec<(String, String)> = form_urlencoded::parse(req.query_string().as_bytes())
         .into_owned()
         .collect();
     let return_to = safe_return_to(field(&query, "return_to"));
-    render_login(&state, &resolved, StatusCode::OK, &return_to, "", None)
+    render_login(&state, &ui, &resolved, StatusCode::OK, &return_to, "", None)
 }
 
 /// `POST /oauth/login`: checks the password and starts a session.
@@ -212,9 +228,10 @@ pub async fn login_submit(
     state: web::Data<AppState>,
     body: Bytes,
 ) -> HttpResponse {
+    let ui = Ui::from_request(&req);
     let resolved = match resolve(&req, &state).await {
         Ok(resolved) => resolved,
-        Err(e) => return authorize::host_error_page(&state, e),
+        Err(e) => return authorize::host_error_page(&state, &ui, e),
     };
     let pairs = form_pairs(&body);
     let return_to = safe_return_to(field(&pairs, "return_to"));
@@ -231,11 +248,12 @@ pub async fn login_submit(
     if !csrf_ok {
         return render_login(
             &state,
+            &ui,
             &resolved,
             StatusCode::FORBIDDEN,
             &return_to,
             &email,
-            Some("Your login form expired. Please try again."),
+            Some("login-error-expired"),
         );
     }
 
@@ -246,11 +264,12 @@ pub async fn login_submit(
         tracing::info!(host = %resolved.host, "login attempts throttled");
         return render_login(
             &state,
+            &ui,
             &resolved,
             StatusCode::TOO_MANY_REQUESTS,
             &return_to,
             &email,
-            Some("Too many attempts. Wait a minute and try again."),
+            Some("login-error-throttled"),
         );
     }
 
@@ -260,11 +279,12 @@ pub async fn login_submit(
             tracing::error!(error = %e, "user lookup failed");
             return render_login(
                 &state,
+                &ui,
                 &resolved,
                 StatusCode::SERVICE_UNAVAILABLE,
                 &return_to,
                 &email,
-                Some("The server could not log you in. Please try again."),
+                Some("login-error-unavailable"),
             );
         }
     };
@@ -291,11 +311,12 @@ pub async fn login_submit(
             tracing::info!(host = %resolved.host, "login failed");
             return render_login(
                 &state,
+                &ui,
                 &resolved,
                 StatusCode::UNAUTHORIZED,
                 &return_to,
                 &email,
-                Some("The email or password is incorrect."),
+                Some("login-error-incorrect"),
             );
         }
     };
@@ -303,11 +324,12 @@ pub async fn login_submit(
     let Ok(secret) = new_token(TokenKind::Session) else {
         return render_login(
             &state,
+            &ui,
             &resolved,
             StatusCode::SERVICE_UNAVAILABLE,
             &return_to,
             &email,
-            Some("The server could not log you in. Please try again."),
+            Some("login-error-unavailable"),
         );
     };
     let now = Utc::now();
@@ -325,11 +347,12 @@ pub async fn login_submit(
         tracing::error!(error = %e, "session could not be stored");
         return render_login(
             &state,
+            &ui,
             &resolved,
             StatusCode::SERVICE_UNAVAILABLE,
             &return_to,
             &email,
-            Some("The server could not log you in. Please try again."),
+            Some("login-error-unavailable"),
         );
     }
     tracing::info!(user.id = %user.id, host = %resolved.host, "user logged in");
@@ -348,9 +371,10 @@ pub async fn login_submit(
 
 /// `POST /oauth/logout`: ends the session at this host.
 pub async fn logout(req: HttpRequest, state: web::Data<AppState>, body: Bytes) -> HttpResponse {
+    let ui = Ui::from_request(&req);
     let resolved = match resolve(&req, &state).await {
         Ok(resolved) => resolved,
-        Err(e) => return authorize::host_error_page(&state, e),
+        Err(e) => return authorize::host_error_page(&state, &ui, e),
     };
     let pairs = form_pairs(&body);
     if let Some(cookie) = req.cookie(session_cookie(&resolved)) {
@@ -358,10 +382,11 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>, body: Bytes) -
         let sent = field(&pairs, "csrf_token").unwrap_or_default();
         if !constant_time_eq(&csrf_token_for(secret.expose_secret()), sent) {
             return state.pages.error(
+                &ui,
                 StatusCode::FORBIDDEN,
                 resolved.display_name(),
-                "Not logged out",
-                "The request did not come from this site's logout form.",
+                Msg::new("logout-refused-title"),
+                Msg::new("logout-refused-message"),
                 None,
             );
         }
@@ -370,10 +395,11 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>, body: Bytes) -
         }
     }
     let mut response = state.pages.error(
+        &ui,
         StatusCode::OK,
         resolved.display_name(),
-        "Logged out",
-        "You are logged out.",
+        Msg::new("logout-title"),
+        Msg::new("logout-message"),
         None,
     );
     let mut expired = cookie(session_cookie(&resolved), String::new(), &resolved, "/");

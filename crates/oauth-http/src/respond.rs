@@ -15,6 +15,12 @@ fn harden(response: &mut HttpResponse) {
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    protect(response);
+}
+
+/// Headers every response of this server's own carries, cacheable or not.
+fn protect(response: &mut HttpResponse) {
+    let headers = response.headers_mut();
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -25,19 +31,40 @@ fn harden(response: &mut HttpResponse) {
     );
 }
 
-/// An HTML page.
+/// An HTML page that must not be stored: it holds a CSRF token or personal
+/// data, or answers a request that may come out differently next time.
 pub fn html(status: StatusCode, body: String) -> HttpResponse {
     let mut response = HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .body(body);
     harden(&mut response);
+    frame_rules(&mut response);
+    response
+}
+
+/// An HTML page with neither a secret nor personal data: the browser may keep
+/// it for `max_age` seconds (never a shared cache, which could not tell
+/// whose language it was written in).
+pub fn html_shareable(status: StatusCode, body: String, max_age: u32) -> HttpResponse {
+    let mut response = HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(body);
+    protect(&mut response);
+    if let Ok(value) = HeaderValue::from_str(&format!("private, max-age={max_age}")) {
+        response.headers_mut().insert(header::CACHE_CONTROL, value);
+    }
+    frame_rules(&mut response);
+    response
+}
+
+/// Pages are never framed and load nothing from elsewhere.
+fn frame_rules(response: &mut HttpResponse) {
     let headers = response.headers_mut();
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"),
     );
-    response
 }
 
 /// A JSON error of the token endpoint (RFC 6749 §5.2). `invalid_client` gets
