@@ -29,80 +29,37 @@ pub enum ScopeKind {
 struct Entry {
     name: &'static str,
     kind: ScopeKind,
-    description: &'static str,
 }
 
-const fn entry(name: &'static str, kind: ScopeKind, description: &'static str) -> Entry {
-    Entry {
-        name,
-        kind,
-        description,
-    }
+const fn entry(name: &'static str, kind: ScopeKind) -> Entry {
+    Entry { name, kind }
 }
 
 /// The families of resource scopes; each has a `read` and a `write` action.
 pub const RESOURCE_FAMILIES: [&str; 5] = ["courses", "students", "pages", "enrollments", "orders"];
 
-/// Every scope the platform knows, in display order.
+/// Every scope the platform knows, in display order. What each allows, in
+/// words a person reads, is written in the page catalogues of `oauth-http`
+/// (one per language), which a test there keeps complete.
 const CATALOGUE: &[Entry] = &[
-    entry(
-        "openid",
-        ScopeKind::Identity,
-        "Sign you in with your Loopwise account",
-    ),
-    entry("profile", ScopeKind::Identity, "See your name"),
-    entry("email", ScopeKind::Identity, "See your email address"),
-    entry(
-        "offline_access",
-        ScopeKind::Identity,
-        "Keep access while you are away",
-    ),
-    entry(
-        "courses:read",
-        ScopeKind::Resource,
-        "View the school's courses",
-    ),
-    entry(
-        "courses:write",
-        ScopeKind::Resource,
-        "Create and change the school's courses",
-    ),
-    entry(
-        "students:read",
-        ScopeKind::Resource,
-        "View the school's students",
-    ),
-    entry(
-        "students:write",
-        ScopeKind::Resource,
-        "Change the school's student records",
-    ),
-    entry("pages:read", ScopeKind::Resource, "View the school's pages"),
-    entry(
-        "pages:write",
-        ScopeKind::Resource,
-        "Create and change the school's pages",
-    ),
-    entry("enrollments:read", ScopeKind::Resource, "View enrollments"),
-    entry(
-        "enrollments:write",
-        ScopeKind::Resource,
-        "Enroll and unenroll students",
-    ),
-    entry("orders:read", ScopeKind::Resource, "View orders"),
-    entry("orders:write", ScopeKind::Resource, "Change orders"),
-    entry(
-        "admin:read",
-        ScopeKind::Admin,
-        "View the school's administration settings",
-    ),
-    entry(
-        "admin:write",
-        ScopeKind::Admin,
-        "Change the school's administration settings",
-    ),
-    entry("account:read", ScopeKind::Reserved, "View your account"),
-    entry("account:write", ScopeKind::Reserved, "Change your account"),
+    entry("openid", ScopeKind::Identity),
+    entry("profile", ScopeKind::Identity),
+    entry("email", ScopeKind::Identity),
+    entry("offline_access", ScopeKind::Identity),
+    entry("courses:read", ScopeKind::Resource),
+    entry("courses:write", ScopeKind::Resource),
+    entry("students:read", ScopeKind::Resource),
+    entry("students:write", ScopeKind::Resource),
+    entry("pages:read", ScopeKind::Resource),
+    entry("pages:write", ScopeKind::Resource),
+    entry("enrollments:read", ScopeKind::Resource),
+    entry("enrollments:write", ScopeKind::Resource),
+    entry("orders:read", ScopeKind::Resource),
+    entry("orders:write", ScopeKind::Resource),
+    entry("admin:read", ScopeKind::Admin),
+    entry("admin:write", ScopeKind::Admin),
+    entry("account:read", ScopeKind::Reserved),
+    entry("account:write", ScopeKind::Reserved),
 ];
 
 /// One scope of the catalogue.
@@ -151,11 +108,6 @@ impl Scope {
     /// Its kind.
     pub fn kind(self) -> ScopeKind {
         self.entry().kind
-    }
-
-    /// A sentence that tells a person what the scope allows.
-    pub fn description(self) -> &'static str {
-        self.entry().description
     }
 
     /// The part before the colon (`courses` for `courses:read`), or the whole name.
