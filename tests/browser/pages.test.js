@@ -35,6 +35,40 @@ after(async () => {
   demo?.stop()
 })
 
+/**
+ * Runs in the page: texts whose colour against their background is below the
+ * WCAG 2 AA ratio (4.5:1, or 3:1 for large text). Backgrounds are the nearest
+ * opaque ones; the pages use no images or gradients behind text.
+ */
+function lowContrastTexts() {
+  const rgb = (css) => css.match(/[\d.]+/g).map(Number)
+  const luminance = ([r, g, b]) => {
+    const linear = (c) => (c / 255 <= 0.03928 ? c / 255 / 12.92 : ((c / 255 + 0.055) / 1.055) ** 2.4)
+    return 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
+  }
+  const background = (el) => {
+    for (let node = el; node; node = node.parentElement) {
+      const [r, g, b, a = 1] = rgb(getComputedStyle(node).backgroundColor)
+      if (a > 0) return [r, g, b]
+    }
+    return [255, 255, 255]
+  }
+  const low = []
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT)
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const el = node.parentElement
+    if (!node.textContent.trim() || !el.getClientRects().length) continue
+    const style = getComputedStyle(el)
+    if (style.visibility === 'hidden') continue
+    const [l1, l2] = [luminance(rgb(style.color)), luminance(background(el))].sort((a, b) => b - a)
+    const ratio = (l1 + 0.05) / (l2 + 0.05)
+    const size = parseFloat(style.fontSize)
+    const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700)
+    if (ratio < (large ? 3 : 4.5)) low.push(`${node.textContent.trim().slice(0, 30)} (${ratio.toFixed(2)})`)
+  }
+  return low
+}
+
 /** Checks what every page must do, then photographs it. */
 async function check(page, name, width) {
   const facts = await page.evaluate(() => ({
@@ -44,11 +78,13 @@ async function check(page, name, width) {
     external: [...document.querySelectorAll('[src], link[href]')].map((e) => e.getAttribute('src') ?? e.getAttribute('href')),
     scripts: document.scripts.length,
   }))
+  const lowContrast = await page.evaluate(`(${lowContrastTexts})()`)
   assert.ok(facts.overflow <= 0, `${name} scrolls sideways by ${facts.overflow}px`)
   assert.ok(facts.lang, `${name} has a language`)
   assert.deepEqual(facts.unlabelled, [], `${name} has fields without a label`)
   assert.deepEqual(facts.external, [], `${name} loads nothing else`)
   assert.equal(facts.scripts, 0, `${name} has no script`)
+  assert.deepEqual(lowContrast, [], `${name} has text below WCAG AA contrast`)
   await screenshot(page, `${name}-${facts.lang}-${width}`)
 }
 
