@@ -10,6 +10,7 @@
 //! must never log a token, code, verifier, secret, password, cookie or email.
 
 pub mod admin_api;
+mod admin_pages;
 mod authorize;
 mod client_auth;
 mod client_metadata;
@@ -145,6 +146,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         actix_web::error::InternalError::from_response(error, response).into()
     }));
     admin_api::configure(cfg);
+    admin_pages::configure(cfg);
     cfg.route("/healthz", web::get().to(health))
         .route(
             "/.well-known/oauth-authorization-server",
