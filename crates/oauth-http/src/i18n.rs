@@ -13,6 +13,7 @@
 
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+use oauth_core::admin::AdminRefusal;
 use oauth_core::authorize::PageError;
 use oauth_core::scope::ScopeKind;
 use oauth_core::{AudienceDenied, Scope};
@@ -169,6 +170,17 @@ pub fn audience_message(denied: AudienceDenied, school: &str) -> Msg {
         AudienceDenied::NotStaff => Msg::new("denied-not-staff"),
     }
     .arg("school", school)
+}
+
+/// How a page words the refusal of an administration request.
+pub fn admin_refusal_message(refusal: &AdminRefusal) -> Msg {
+    match refusal {
+        AdminRefusal::NotSchoolAdmin => Msg::new("error-admin-not-school-admin"),
+        AdminRefusal::MissingCsrfToken => Msg::new("error-admin-forged"),
+        AdminRefusal::InsufficientScope(scope) => {
+            Msg::new("error-admin-insufficient-scope").arg("scope", scope.as_str())
+        }
+    }
 }
 
 /// One Fluent bundle per language. Bundles are the thread-safe kind, shared by
@@ -399,6 +411,11 @@ mod tests {
             audience_message(AudienceDenied::NotSchoolAdmin, "Demo School"),
             audience_message(AudienceDenied::NotMember, "Demo School"),
             audience_message(AudienceDenied::NotStaff, "Demo School"),
+            admin_refusal_message(&AdminRefusal::NotSchoolAdmin),
+            admin_refusal_message(&AdminRefusal::MissingCsrfToken),
+            admin_refusal_message(&AdminRefusal::InsufficientScope(
+                Scope::parse("admin:read").unwrap(),
+            )),
         ];
         for msg in &messages {
             for locale in Locale::ALL {

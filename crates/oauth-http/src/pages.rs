@@ -39,6 +39,35 @@ const TEMPLATES: &[(&str, &str)] = &[
         "connected.html",
         include_str!("../templates/connected.html"),
     ),
+    // The school administration pages have a layout of their own.
+    (
+        "admin_layout.html",
+        include_str!("../templates/admin_layout.html"),
+    ),
+    (
+        "admin_apps.html",
+        include_str!("../templates/admin_apps.html"),
+    ),
+    (
+        "admin_app.html",
+        include_str!("../templates/admin_app.html"),
+    ),
+    (
+        "admin_secret.html",
+        include_str!("../templates/admin_secret.html"),
+    ),
+    (
+        "admin_grants.html",
+        include_str!("../templates/admin_grants.html"),
+    ),
+    (
+        "admin_audit.html",
+        include_str!("../templates/admin_audit.html"),
+    ),
+    (
+        "admin_error.html",
+        include_str!("../templates/admin_error.html"),
+    ),
 ];
 
 /// The cookie that remembers the language picked with the switch.
@@ -84,6 +113,15 @@ impl Ui {
             DEFAULT_RETURN.to_owned()
         };
         Self { locale, here }
+    }
+
+    /// English whatever the browser asks, for pages whose texts are not in
+    /// the catalogues yet; the switch still returns to this address.
+    pub fn in_english(req: &HttpRequest) -> Self {
+        Self {
+            locale: Locale::En,
+            ..Self::from_request(req)
+        }
     }
 
     /// The same language, with the switch returning to `here` (a local path).
@@ -325,7 +363,10 @@ mod tests {
                 locale,
                 here: "/oauth/login".into(),
             };
-            for (name, _) in TEMPLATES.iter().filter(|(n, _)| *n != "base.html") {
+            let framed = TEMPLATES
+                .iter()
+                .filter(|(_, source)| source.starts_with("{% extends \"base.html\" %}"));
+            for (name, _) in framed {
                 let body = pages
                     .body(
                         &ui,
@@ -339,6 +380,21 @@ mod tests {
                 );
                 assert!(body.contains("Demo School"), "{name}");
             }
+        }
+    }
+
+    #[test]
+    fn every_page_for_people_authorizing_is_framed_by_the_base_layout() {
+        for name in [
+            "error.html",
+            "login.html",
+            "consent.html",
+            "denied.html",
+            "picker.html",
+            "connected.html",
+        ] {
+            let (_, source) = TEMPLATES.iter().find(|(n, _)| *n == name).unwrap();
+            assert!(source.starts_with("{% extends \"base.html\" %}"), "{name}");
         }
     }
 

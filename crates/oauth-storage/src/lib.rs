@@ -17,6 +17,7 @@ mod grants;
 mod keys;
 mod rows;
 mod schema;
+mod school_apps;
 
 use std::time::Duration;
 
@@ -33,6 +34,7 @@ pub use directory::{
 };
 pub use grants::{Grant, GrantSummary, IssuedTokens, NewCode, NewToken, Redemption, StoredCode};
 pub use keys::{ActiveSigningKey, PublishedKey};
+pub use school_apps::ApplicationSettings;
 
 /// The embedded SQLite migrations, applied by `migrate` and at start.
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
