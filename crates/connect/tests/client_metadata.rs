@@ -141,6 +141,21 @@ async fn documents_are_fetched_only_when_allowed_and_sound() {
         "scope",
         "openid courses:read",
     );
+    // The consent page names the site that describes the client.
+    let consent = browser
+        .get(authorize_url(&server, Host::Demo, &params))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        consent.contains(&format!(
+            "<dt>Described at</dt>\n  <dd><code>http:&#x2f;&#x2f;127.0.0.1:{doc_port}</code></dd>"
+        )),
+        "{consent}"
+    );
     let code = server
         .approve(&browser, &authorize_url(&server, Host::Demo, &params))
         .await

@@ -593,13 +593,18 @@ fn consent_page(
             context! { heading => state.pages.text_of(ui, &group), scopes }
         })
         .collect();
-    let redirect_host = redirect_host(&request.target.redirect_uri);
+    let redirect_host = site_of(&request.target.redirect_uri);
+    let app = &stored.app;
+    // A client identified by a URL describes itself in a document there; the
+    // person sees whose site that is (the MCP authorization profile asks for it).
+    let client_id = app.client_id.as_str();
+    let client_site = (client_id.starts_with("https://") || client_id.starts_with("http://"))
+        .then(|| site_of(client_id));
     // Whatever listens on a loopback address of this device receives the code,
     // and any program can register such an address as its own: the warning
     // covers every application whose redirect URIs are all loopback.
     let loopback =
         RedirectUri::register(&request.target.redirect_uri).is_ok_and(|uri| uri.is_loopback());
-    let app = &stored.app;
     // Applications that registered themselves are not presented as reviewed.
     let registered_by = match (app.registration, stored.self_registered) {
         (Registration::School(_), _) => {
@@ -622,6 +627,7 @@ fn consent_page(
             user_email => &logged_in.user.email,
             scope_groups,
             redirect_host,
+            client_site,
             loopback,
             params => forwarded,
             csrf_token => &logged_in.csrf_token,
@@ -643,8 +649,8 @@ fn scope_groups(scopes: &ScopeSet) -> Vec<(String, Vec<Scope>)> {
     groups
 }
 
-/// The scheme and host of a redirect URI, for people to judge where they go.
-fn redirect_host(uri: &str) -> String {
+/// The scheme and host of a URI, for people to judge whose site it is.
+fn site_of(uri: &str) -> String {
     match uri.split_once("://") {
         Some((scheme, rest)) => format!(
             "{scheme}://{}",

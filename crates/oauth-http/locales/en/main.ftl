@@ -33,6 +33,7 @@ picker-hint = The application will only reach the school you choose.
 
 consent-title = Allow { $app } to access { $school }?
 consent-application = Application
+consent-client-site = Described at
 consent-registered-by = Registered by
 consent-registered-school = { $school }
 consent-registered-platform = Loopwise, as a platform application

@@ -32,6 +32,7 @@ picker-hint = 這個應用程式只能存取你選擇的那所學校。
 
 consent-title = 要允許 { $app } 存取 { $school } 嗎？
 consent-application = 應用程式
+consent-client-site = 應用程式資料來源
 consent-registered-by = 註冊者
 consent-registered-school = { $school }
 consent-registered-platform = Loopwise（平台應用程式）
