@@ -1,12 +1,18 @@
 //! Server-rendered pages. Templates are compiled into the binary; values are
 //! HTML-escaped by the template engine.
 //!
-//! Every page extends `base.html`, which frames it with the school's name,
-//! a language switch and a `content` block. Texts come from the message
-//! catalogues of [`crate::i18n`]: templates call `t("message-id", name=value)`,
-//! handlers pass [`Msg`]s for titles and errors. The language is chosen per
-//! request ([`Ui`]): the language cookie set by the switch, else
-//! `Accept-Language`, else English.
+//! Every page extends `base.html`, which frames it with the school's name and
+//! a language switch, and fills its blocks: `content` (the page), and when
+//! needed `head` (more styles) and `main_attributes` (` class="wide"` for
+//! tables). A new page is a template that does so plus one line in
+//! [`TEMPLATES`], rendered with [`Pages::render`] and a [`Ui`]. (The school
+//! administration pages still have a layout of their own, `admin_layout.html`,
+//! and are written in English only.)
+//!
+//! Texts come from the message catalogues of [`crate::i18n`]: templates call
+//! `t("message-id", name=value)`, handlers pass [`Msg`]s for titles and
+//! errors. The language is chosen per request ([`Ui`]): the language cookie
+//! set by the switch, else `Accept-Language`, else English.
 //!
 //! Pages work without JavaScript and load nothing from elsewhere; the
 //! stylesheet is part of `base.html`.
