@@ -14,7 +14,9 @@ use uuid::Uuid;
 use crate::audit::{insert_audit, AuditMeta};
 use crate::rows::{parse, scopes};
 use crate::schema::{access_tokens, applications, authorization_codes, grants, refresh_tokens};
-use crate::{from_secs, to_secs, Conn, StorageError, Store};
+use crate::{
+    from_secs, lock_rows, to_secs, write_transaction, Conn, Lockable, StorageError, Store,
+};
 
 /// A user's consent to one application in one school.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -483,7 +485,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<GrantId, StorageError> {
         self.run(move |c| {
-            c.immediate_transaction(|c| {
+            write_transaction(c, |c| {
                 let user = code.user_id.to_string();
                 let app = code.record.application_id.to_string();
                 let school = code.record.binding.school_id.to_string();
@@ -589,8 +591,9 @@ impl Store {
         F: FnOnce(&StoredCode) -> Result<ScopeSet, GrantRejection> + Send + 'static,
     {
         self.run(move |c| {
-            c.immediate_transaction(|c| {
+            write_transaction(c, |c| {
                 let now_secs = to_secs(now);
+                lock_rows(c, Lockable::Code, &hash.to_hex())?;
                 let Some(row) = authorization_codes::table
                     .filter(authorization_codes::code_hash.eq(hash.to_hex()))
                     .select(CODE_COLUMNS)
@@ -689,8 +692,11 @@ impl Store {
             + 'static,
     {
         self.run(move |c| {
-            c.immediate_transaction(|c| {
+            write_transaction(c, |c| {
                 let now_secs = to_secs(now);
+                // A racing rotation of the same token waits here until this
+                // one commits, and then reads the token as rotated.
+                lock_rows(c, Lockable::RefreshToken, &hash.to_hex())?;
                 let Some(row) = find_refresh_row(c, &hash)? else {
                     return Ok(Redemption::Rejected(GrantRejection::NotFound));
                 };
@@ -847,7 +853,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StorageError> {
         self.run(move |c| {
-            c.immediate_transaction(|c| {
+            write_transaction(c, |c| {
                 let row: Option<(String, String, String)> = access_tokens::table
                     .filter(access_tokens::token_hash.eq(hash.to_hex()))
                     .filter(access_tokens::revoked_at.is_null())
@@ -885,7 +891,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StorageError> {
         self.run(move |c| {
-            c.immediate_transaction(|c| {
+            write_transaction(c, |c| {
                 let Some(row) = find_refresh_row(c, &hash)? else {
                     return Ok(());
                 };
@@ -979,7 +985,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool, StorageError> {
         self.run(move |c| {
-            c.immediate_transaction(|c| revoke_grant_in(c, grant, school, user, &meta, now))
+            write_transaction(c, |c| revoke_grant_in(c, grant, school, user, &meta, now))
         })
         .await
     }
@@ -993,7 +999,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<usize, StorageError> {
         self.run(move |c| {
-            c.immediate_transaction(|c| {
+            write_transaction(c, |c| {
                 let ids: Vec<String> = grants::table
                     .filter(grants::application_id.eq(app.to_string()))
                     .filter(grants::school_id.eq(school.to_string()))
@@ -1105,7 +1111,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<usize, StorageError> {
         self.run(move |c| {
-            c.immediate_transaction(|c| {
+            write_transaction(c, |c| {
                 let rows: Vec<(String, String)> = grants::table
                     .filter(grants::application_id.eq(app.to_string()))
                     .select((grants::id, grants::school_id))

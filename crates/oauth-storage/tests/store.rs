@@ -1,5 +1,10 @@
-//! Storage behaviour on a real SQLite file: round trips, and the single-use
+//! Storage behaviour on a real database: round trips, and the single-use
 //! operations under real concurrency.
+//!
+//! Each test gets a fresh database from `oauth_storage::scratch`: a SQLite file
+//! by default, or a new PostgreSQL database when `CONNECT_TEST_POSTGRES_URL`
+//! names a server (`scripts/with-postgres.sh` sets it), so the same bodies
+//! check both backends.
 
 #![expect(
     clippy::unwrap_used,
@@ -16,6 +21,7 @@ use oauth_core::redirect_uri::RedirectUri;
 use oauth_core::scope::ScopeSet;
 use oauth_core::token::{Binding, CodeRecord, GrantRejection};
 use oauth_core::{ServedAt, TokenHash};
+use oauth_storage::scratch::ScratchDatabase;
 use oauth_storage::{
     AuditMeta, NewApplication, NewCode, NewSchool, NewToken, NewUser, Redemption, Store,
     StoreOptions,
@@ -29,17 +35,17 @@ fn now() -> DateTime<Utc> {
 }
 
 struct Fixture {
-    _dir: tempfile::TempDir,
     store: Store,
     school: SchoolId,
     user: UserId,
     app: ApplicationId,
+    /// Declared last so that the pool closes before the database is dropped.
+    _database: ScratchDatabase,
 }
 
 async fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("test.db").display());
-    let store = Store::open(&url, &StoreOptions::default()).unwrap();
+    let database = ScratchDatabase::new().unwrap();
+    let store = Store::open(database.url(), &StoreOptions::default()).unwrap();
     let school = SchoolId::from_uuid(Uuid::new_v4());
     store
         .insert_school(
@@ -98,7 +104,7 @@ async fn fixture() -> Fixture {
         .await
         .unwrap();
     Fixture {
-        _dir: dir,
+        _database: database,
         store,
         school,
         user,
