@@ -6,7 +6,7 @@
 #
 # The server is created in a temporary folder (initdb), listens on 127.0.0.1 on
 # a free port with trust authentication, and is stopped and deleted when the
-# command ends. The command sees CONNECT_TEST_POSTGRES_URL, so every storage
+# command ends. The command sees LOOPWISE_TEST_POSTGRES_URL, so every storage
 # and end-to-end test creates its own database on that server instead of a
 # SQLite file.
 #
@@ -104,7 +104,7 @@ psql=("$bindir/psql" -X -q -v ON_ERROR_STOP=1 "$url")
 echo "with-postgres: PostgreSQL $("${psql[@]}" -A -t -c 'SHOW server_version') at $url" >&2
 
 status=0
-CONNECT_TEST_POSTGRES_URL="$url" "$@" || status=$?
+LOOPWISE_TEST_POSTGRES_URL="$url" "$@" || status=$?
 
 created=$("${psql[@]}" -A -t -c "SELECT count(*) FROM connect_scratch_databases")
 echo "with-postgres: the command created $created test databases on PostgreSQL" >&2

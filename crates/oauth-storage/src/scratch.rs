@@ -1,6 +1,6 @@
 //! Throwaway databases for tests, on the backend the environment asks for.
 //!
-//! With `CONNECT_TEST_POSTGRES_URL` set to a PostgreSQL server URL whose user
+//! With `LOOPWISE_TEST_POSTGRES_URL` set to a PostgreSQL server URL whose user
 //! may create databases (for example
 //! `postgres://postgres@127.0.0.1:5433/postgres`), every [`ScratchDatabase`]
 //! is a fresh database with a random name on that server, dropped again when
@@ -18,8 +18,10 @@ use uuid::Uuid;
 
 use crate::{Backend, StorageError};
 
-/// The environment variable that moves tests onto PostgreSQL.
-pub const POSTGRES_URL_ENV: &str = "CONNECT_TEST_POSTGRES_URL";
+/// The environment variable that moves tests onto PostgreSQL. It is not
+/// named `CONNECT_…` because the server reads every such variable as a setting
+/// and refuses unknown ones, and test servers inherit the test's environment.
+pub const POSTGRES_URL_ENV: &str = "LOOPWISE_TEST_POSTGRES_URL";
 
 /// The table in the server's maintenance database (the one the URL names)
 /// where each throwaway database is recorded, when that table exists.

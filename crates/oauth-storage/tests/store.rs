@@ -2,7 +2,7 @@
 //! operations under real concurrency.
 //!
 //! Each test gets a fresh database from `oauth_storage::scratch`: a SQLite file
-//! by default, or a new PostgreSQL database when `CONNECT_TEST_POSTGRES_URL`
+//! by default, or a new PostgreSQL database when `LOOPWISE_TEST_POSTGRES_URL`
 //! names a server (`scripts/with-postgres.sh` sets it), so the same bodies
 //! check both backends.
 
