@@ -291,30 +291,7 @@ impl Server {
 
     /// Logs `email` in at `host` through the login form.
     pub async fn login(&self, browser: &Client, host: Host, email: &str) {
-        let page = browser
-            .get(self.url(host, "/oauth/login"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(page.status(), StatusCode::OK);
-        let inputs = hidden_inputs(&page.text().await.unwrap());
-        let csrf = value_of(&inputs, "csrf_token").unwrap();
-        let response = browser
-            .post(self.url(host, "/oauth/login"))
-            .form(&[
-                ("email", email),
-                ("password", PASSWORD),
-                ("csrf_token", &csrf),
-                ("return_to", "/oauth/authorize"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            response.status(),
-            StatusCode::SEE_OTHER,
-            "login of {email} failed"
-        );
+        login_at(browser, &self.issuer(host), email).await;
     }
 
     /// Follows an authorization request as a logged-in user who approves
@@ -358,6 +335,34 @@ impl Server {
         );
         Redirect::from_response(&response)
     }
+}
+
+/// Logs `email` in through the login form at `origin` (`http://host:port`).
+pub async fn login_at(browser: &Client, origin: &str, email: &str) {
+    let page = browser
+        .get(format!("{origin}/oauth/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let inputs = hidden_inputs(&page.text().await.unwrap());
+    let csrf = value_of(&inputs, "csrf_token").unwrap();
+    let response = browser
+        .post(format!("{origin}/oauth/login"))
+        .form(&[
+            ("email", email),
+            ("password", PASSWORD),
+            ("csrf_token", &csrf),
+            ("return_to", "/oauth/authorize"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "login of {email} failed"
+    );
 }
 
 /// A redirect to the client, split into its parts.
