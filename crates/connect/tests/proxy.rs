@@ -62,12 +62,13 @@ impl Nginx {
                 .unwrap()
                 .port();
             let root = dir.path().display();
+            // One process in the foreground, so ending the child ends nginx.
             // The frontend sends the upstream its own address as Host, the way
             // a school's site proxies to the platform, and the name the
             // browser used in X-Forwarded-Host.
             let config = format!(
                 "daemon off;
-worker_processes 1;
+master_process off;
 pid {root}/nginx.pid;
 error_log {root}/error.log warn;
 events {{ worker_connections 64; }}
