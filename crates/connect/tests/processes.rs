@@ -111,7 +111,7 @@ impl Pair {
     }
 
     fn via(n: usize) -> Via {
-        if n % 2 == 0 {
+        if n.is_multiple_of(2) {
             Via::First
         } else {
             Via::Second

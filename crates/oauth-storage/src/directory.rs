@@ -12,7 +12,9 @@ use uuid::Uuid;
 
 use crate::rows::{hash, parse, scopes};
 use crate::schema::{applications, memberships, school_domains, schools, sessions, users};
-use crate::{from_secs, to_secs, unique_violation, write_transaction, StorageError, Store};
+use crate::{
+    from_secs, is_storable, to_secs, unique_violation, write_transaction, StorageError, Store,
+};
 
 /// A school.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -402,6 +404,9 @@ impl Store {
     /// Finds a user by email, case-insensitively.
     pub async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, StorageError> {
         let email = email.trim().to_lowercase();
+        if !is_storable(&email) {
+            return Ok(None);
+        }
         self.run(move |c| {
             users::table
                 .filter(users::email.eq(email))

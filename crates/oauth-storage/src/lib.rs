@@ -304,6 +304,14 @@ impl Store {
     }
 }
 
+/// Whether every backend can store and compare this text. PostgreSQL refuses
+/// text with a NUL character (SQLite takes it); nothing this server stores
+/// contains one, so a lookup by such a value can answer "not found" at once
+/// instead of failing.
+pub(crate) fn is_storable(text: &str) -> bool {
+    !text.contains('\0')
+}
+
 pub(crate) fn to_secs(t: DateTime<Utc>) -> i64 {
     t.timestamp()
 }

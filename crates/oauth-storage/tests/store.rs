@@ -40,7 +40,7 @@ struct Fixture {
     user: UserId,
     app: ApplicationId,
     /// Declared last so that the pool closes before the database is dropped.
-    _database: ScratchDatabase,
+    _database: Option<ScratchDatabase>,
 }
 
 async fn fixture() -> Fixture {
@@ -104,7 +104,7 @@ async fn fixture() -> Fixture {
         .await
         .unwrap();
     Fixture {
-        _database: database,
+        _database: Some(database),
         store,
         school,
         user,
@@ -126,7 +126,7 @@ fn token(n: u8) -> NewToken {
     }
 }
 
-async fn issue_code(f: &Fixture, code: &str) {
+async fn issue_code(f: &Fixture, code: &str) -> GrantId {
     f.store
         .approve_and_insert_code(
             NewCode {
@@ -151,7 +151,31 @@ async fn issue_code(f: &Fixture, code: &str) {
             now(),
         )
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_first_approvals_share_one_grant() {
+    let f = fixture().await;
+    let mut handles = Vec::new();
+    for n in 0..8 {
+        let (store, school, user, app) = (f.store.clone(), f.school, f.user, f.app);
+        handles.push(tokio::spawn(async move {
+            let fixture = Fixture {
+                store,
+                school,
+                user,
+                app,
+                _database: None,
+            };
+            issue_code(&fixture, &format!("first-approval-{n}")).await
+        }));
+    }
+    let mut grants = Vec::new();
+    for handle in handles {
+        grants.push(handle.await.unwrap());
+    }
+    assert!(grants.iter().all(|g| *g == grants[0]), "{grants:?}");
 }
 
 #[tokio::test]
