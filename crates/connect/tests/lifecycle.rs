@@ -12,7 +12,7 @@ mod common;
 
 use common::*;
 use futures_util::future::join_all;
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use serde_json::Value;
 
 const CALLBACK: &str = "http://127.0.0.1/callback";
@@ -624,22 +624,6 @@ async fn a_user_revokes_an_app_on_the_connected_apps_page() {
         .await
         .unwrap();
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
-}
-
-async fn admin_browser(server: &Server, host: Host, email: &str) -> (Client, String) {
-    let browser = server.browser();
-    server.login(&browser, host, email).await;
-    let response = browser
-        .get(server.url(host, "/api/admin/session"))
-        .send()
-        .await
-        .unwrap();
-    let csrf = if response.status() == StatusCode::OK {
-        s(&json(response).await, "csrf_token")
-    } else {
-        String::new()
-    };
-    (browser, csrf)
 }
 
 #[tokio::test]

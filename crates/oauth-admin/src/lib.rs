@@ -7,6 +7,10 @@
 //! refuse. This crate depends on `oauth-core` and `oauth-storage`, never on
 //! the HTTP layer.
 
+mod school_apps;
+
+pub use school_apps::{ApplicationChange, Changed, NewSchoolApplication, SchoolAdmin};
+
 use chrono::Utc;
 use oauth_core::application::{Application, ClientType, Registration};
 use oauth_core::audience::{Audience, Role};
@@ -14,7 +18,7 @@ use oauth_core::ids::{ApplicationId, ClientId, SchoolId, Subdomain, UserId};
 use oauth_core::password::{hash_password, PasswordError};
 use oauth_core::redirect_uri::{RedirectUri, RedirectUriError};
 use oauth_core::scope::{validate_registration_scopes, ScopeError, ScopeSet};
-use oauth_core::{PlainToken, PresentedSecret, TokenHash, TokenKind};
+use oauth_core::{PlainToken, PresentedSecret, TokenKind};
 use oauth_storage::{NewApplication, NewSchool, NewUser, School, StorageError, Store};
 use thiserror::Error;
 use uuid::Uuid;
@@ -65,6 +69,12 @@ pub enum AdminError {
     /// A client metadata document that cannot be used.
     #[error("the client metadata document is not usable: {0}")]
     InvalidDocument(String),
+    /// The school has no application with this client id.
+    #[error("no application `{0}` in this school")]
+    ApplicationNotFound(String),
+    /// A public client has no secret to rotate.
+    #[error("a public client has no secret; only confidential clients have one to rotate")]
+    PublicClientHasNoSecret,
     /// The operating system's random source failed.
     #[error("the system random source failed")]
     Random,
@@ -150,6 +160,49 @@ pub fn validate_spec(spec: &ApplicationSpec) -> Result<(RedirectUriList, ScopeSe
     let scopes = ScopeSet::parse_config(&spec.scopes)?;
     validate_registration_scopes(&spec.registration, spec.audience, &scopes)?;
     Ok((uris, scopes))
+}
+
+/// Checks a specification and turns it into an application with a fresh id,
+/// its client id (chosen or random) and, for a confidential client, its
+/// secret (chosen or random). Nothing is stored.
+pub(crate) fn prepare(
+    spec: &ApplicationSpec,
+) -> Result<(Application, Option<PresentedSecret>), AdminError> {
+    let (redirect_uris, scopes) = validate_spec(spec)?;
+    let client_id = match &spec.client_id {
+        Some(id) => ClientId::parse(id).map_err(|_| AdminError::InvalidClientId(id.clone()))?,
+        None => {
+            let raw = Uuid::from_bytes(random_bytes::<16>()?).simple().to_string();
+            ClientId::parse(&format!("lwc_{raw}")).map_err(|_| AdminError::InvalidClientId(raw))?
+        }
+    };
+    let secret = match spec.client_type {
+        ClientType::Public => None,
+        ClientType::Confidential => Some(match &spec.secret {
+            Some(secret) => PresentedSecret::new(secret.clone()),
+            None => new_client_secret()?,
+        }),
+    };
+    let app = Application {
+        id: ApplicationId::from_uuid(Uuid::new_v4()),
+        client_id,
+        name: spec.name.trim().to_owned(),
+        registration: spec.registration,
+        audience: spec.audience,
+        client_type: spec.client_type,
+        redirect_uris,
+        scopes,
+        disabled: false,
+    };
+    Ok((app, secret))
+}
+
+/// A fresh client secret: 256 random bits behind the `lwc_cs_` prefix.
+pub(crate) fn new_client_secret() -> Result<PresentedSecret, AdminError> {
+    Ok(PresentedSecret::new(
+        PlainToken::from_random_bytes(TokenKind::ClientSecret, random_bytes::<32>()?)
+            .expose_secret(),
+    ))
 }
 
 /// Whether `value` is `host` or `host:port` with a DNS-style host.
@@ -313,42 +366,12 @@ impl Operator {
         spec: ApplicationSpec,
         self_registered: bool,
     ) -> Result<Registered, AdminError> {
-        let (redirect_uris, scopes) = validate_spec(&spec)?;
-        let client_id = match &spec.client_id {
-            Some(id) => ClientId::parse(id).map_err(|_| AdminError::InvalidClientId(id.clone()))?,
-            None => {
-                let raw = Uuid::from_bytes(random_bytes::<16>()?).simple().to_string();
-                ClientId::parse(&format!("lwc_{raw}"))
-                    .map_err(|_| AdminError::InvalidClientId(raw))?
-            }
-        };
-        let secret = match spec.client_type {
-            ClientType::Public => None,
-            ClientType::Confidential => Some(match &spec.secret {
-                Some(secret) => PresentedSecret::new(secret.clone()),
-                None => PresentedSecret::new(
-                    PlainToken::from_random_bytes(TokenKind::ClientSecret, random_bytes::<32>()?)
-                        .expose_secret(),
-                ),
-            }),
-        };
-        let app = Application {
-            id: ApplicationId::from_uuid(Uuid::new_v4()),
-            client_id,
-            name: spec.name.trim().to_owned(),
-            registration: spec.registration,
-            audience: spec.audience,
-            client_type: spec.client_type,
-            redirect_uris,
-            scopes,
-            disabled: false,
-        };
-        let secret_hash: Option<TokenHash> = secret.as_ref().map(PresentedSecret::hash);
+        let (app, secret) = prepare(&spec)?;
         self.store
             .insert_application(
                 NewApplication {
                     app: app.clone(),
-                    secret_hash,
+                    secret_hash: secret.as_ref().map(PresentedSecret::hash),
                     may_introspect: spec.may_introspect,
                     created_by: None,
                     self_registered,

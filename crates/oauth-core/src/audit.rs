@@ -23,11 +23,24 @@ pub enum AuditKind {
     TokenRevoked,
     /// A grant was revoked by its user or a school admin, with all its tokens.
     GrantRevoked,
+    /// A school admin registered an application.
+    ApplicationCreated,
+    /// A school admin changed an application's name, redirect URIs, scopes,
+    /// audience or introspection right.
+    ApplicationUpdated,
+    /// A school admin replaced an application's client secret.
+    ApplicationSecretRotated,
+    /// An application was disabled, with every grant and token it held.
+    ApplicationDisabled,
+    /// A disabled application was enabled again.
+    ApplicationEnabled,
+    /// A school admin deleted an application, with every grant and token.
+    ApplicationDeleted,
 }
 
 impl AuditKind {
     /// Every kind.
-    pub const ALL: [AuditKind; 8] = [
+    pub const ALL: [AuditKind; 14] = [
         AuditKind::AuthorizationGranted,
         AuditKind::AuthorizationRefused,
         AuditKind::TokensIssued,
@@ -36,6 +49,12 @@ impl AuditKind {
         AuditKind::RefreshTokenReused,
         AuditKind::TokenRevoked,
         AuditKind::GrantRevoked,
+        AuditKind::ApplicationCreated,
+        AuditKind::ApplicationUpdated,
+        AuditKind::ApplicationSecretRotated,
+        AuditKind::ApplicationDisabled,
+        AuditKind::ApplicationEnabled,
+        AuditKind::ApplicationDeleted,
     ];
 
     /// The stored name.
@@ -49,6 +68,12 @@ impl AuditKind {
             AuditKind::RefreshTokenReused => "refresh_token.reused",
             AuditKind::TokenRevoked => "token.revoked",
             AuditKind::GrantRevoked => "grant.revoked",
+            AuditKind::ApplicationCreated => "application.created",
+            AuditKind::ApplicationUpdated => "application.updated",
+            AuditKind::ApplicationSecretRotated => "application.secret_rotated",
+            AuditKind::ApplicationDisabled => "application.disabled",
+            AuditKind::ApplicationEnabled => "application.enabled",
+            AuditKind::ApplicationDeleted => "application.deleted",
         }
     }
 

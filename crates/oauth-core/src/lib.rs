@@ -14,6 +14,7 @@
 //! log either; it returns reasons, and the outer layers record them.
 
 pub mod access;
+pub mod admin;
 pub mod application;
 pub mod audience;
 pub mod audit;

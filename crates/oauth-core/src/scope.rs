@@ -121,7 +121,34 @@ pub struct Scope(u8);
 #[error("unknown scope {0:?}")]
 pub struct UnknownScope(pub String);
 
+/// The position of `name` in the catalogue, found at compile time.
+const fn catalogue_index(name: &str) -> u8 {
+    let wanted = name.as_bytes();
+    let mut i = 0;
+    while i < CATALOGUE.len() {
+        let candidate = CATALOGUE[i].name.as_bytes();
+        if candidate.len() == wanted.len() {
+            let mut j = 0;
+            while j < wanted.len() && candidate[j] == wanted[j] {
+                j += 1;
+            }
+            if j == wanted.len() {
+                assert!(i < 256, "the catalogue holds at most 256 scopes");
+                return i as u8;
+            }
+        }
+        i += 1;
+    }
+    panic!("the scope is not in the catalogue")
+}
+
 impl Scope {
+    /// `admin:read`: read the school's administration (applications, grants,
+    /// audit log) through the admin API.
+    pub const ADMIN_READ: Scope = Scope(catalogue_index("admin:read"));
+    /// `admin:write`: change the school's administration through the admin API.
+    pub const ADMIN_WRITE: Scope = Scope(catalogue_index("admin:write"));
+
     fn entry(self) -> &'static Entry {
         &CATALOGUE[usize::from(self.0)]
     }

@@ -171,3 +171,50 @@ proptest! {
         }
     }
 }
+
+fn school_app(audience: Audience, scopes: ScopeSet) -> Application {
+    Application {
+        id: ApplicationId::from_uuid(Uuid::from_u128(7)),
+        client_id: ClientId::parse("school-app").unwrap(),
+        name: "School App".into(),
+        registration: Registration::School(school(0)),
+        audience,
+        client_type: ClientType::Public,
+        redirect_uris: vec![],
+        scopes,
+        disabled: false,
+    }
+}
+
+proptest! {
+    /// An administrative change that is not judged to narrow access keeps
+    /// every grant honest: each scope a grant could hold is still allowed,
+    /// and everyone the audience admitted is still admitted. Otherwise the
+    /// grants are revoked, so no user keeps access the application lost.
+    #[test]
+    fn changes_that_keep_grants_never_leave_access_behind(
+        before_audience in prop::sample::select(vec![Audience::Member, Audience::OrgAdmin]),
+        after_audience in prop::sample::select(vec![Audience::Member, Audience::OrgAdmin]),
+        before_scopes in any_scopes(),
+        after_scopes in any_scopes(),
+        granted in any_scopes(),
+    ) {
+        let before = school_app(before_audience, before_scopes.clone());
+        let after = school_app(after_audience, after_scopes.clone());
+        if !oauth_core::admin::update_narrows_access(&before, &after) {
+            let held = granted.intersection(&before_scopes);
+            prop_assert!(held.is_within(&after_scopes));
+            for role in Role::ALL.into_iter().map(Some).chain([None]) {
+                if before_audience.admits(role, false) {
+                    prop_assert!(after_audience.admits(role, false));
+                }
+            }
+        } else {
+            let lost_scope = !before_scopes.is_within(&after_scopes);
+            let lost_people = Role::ALL
+                .into_iter()
+                .any(|r| before_audience.admits(Some(r), false) && !after_audience.admits(Some(r), false));
+            prop_assert!(lost_scope || lost_people);
+        }
+    }
+}

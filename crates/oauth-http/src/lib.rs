@@ -9,7 +9,8 @@
 //! This crate may depend on `oauth-core`, `oauth-storage` and actix-web; it
 //! must never log a token, code, verifier, secret, password, cookie or email.
 
-mod admin_api;
+pub mod admin_api;
+mod admin_pages;
 mod authorize;
 mod client_auth;
 mod client_metadata;
@@ -144,6 +145,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
         actix_web::error::InternalError::from_response(error, response).into()
     }));
+    admin_api::configure(cfg);
+    admin_pages::configure(cfg);
     cfg.route("/healthz", web::get().to(health))
         .route(
             "/.well-known/oauth-authorization-server",
@@ -198,17 +201,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::method(actix_web::http::Method::OPTIONS).to(cors::preflight))
                 .default_service(web::to(|| respond::method_not_allowed("POST"))),
         )
-        .route("/api/admin/session", web::get().to(admin_api::session))
-        .route("/api/admin/grants", web::get().to(admin_api::list_grants))
-        .route(
-            "/api/admin/grants/{id}/revoke",
-            web::post().to(admin_api::revoke_grant),
-        )
-        .route(
-            "/api/admin/applications/{client_id}/revoke-grants",
-            web::post().to(admin_api::revoke_application_grants),
-        )
-        .route("/api/admin/audit", web::get().to(admin_api::audit))
         .service(
             web::resource("/api/oauth/revoke")
                 .route(web::post().to(lifecycle::revoke))

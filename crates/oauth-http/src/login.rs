@@ -132,12 +132,23 @@ fn safe_return_to(return_to: Option<&str>) -> String {
             if !path.chars().any(char::is_control)
                 && (path == "/oauth/authorize"
                     || path.starts_with("/oauth/authorize?")
-                    || path == HOME) =>
+                    || path == HOME
+                    || is_admin_page(path)) =>
         {
             path.to_owned()
         }
         _ => HOME.to_owned(),
     }
+}
+
+/// The administration pages are a place to return to: a path under `/admin`
+/// made of plain path characters, so it stays on this host.
+fn is_admin_page(path: &str) -> bool {
+    (path == "/admin" || path.starts_with("/admin/"))
+        && !path.contains("//")
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/-_.~%".contains(&b))
 }
 
 fn form_pairs(body: &Bytes) -> Vec<(String, String)> {

@@ -28,6 +28,34 @@ impl Pages {
                 "connected.html",
                 include_str!("../templates/connected.html"),
             ),
+            (
+                "admin_layout.html",
+                include_str!("../templates/admin_layout.html"),
+            ),
+            (
+                "admin_apps.html",
+                include_str!("../templates/admin_apps.html"),
+            ),
+            (
+                "admin_app.html",
+                include_str!("../templates/admin_app.html"),
+            ),
+            (
+                "admin_secret.html",
+                include_str!("../templates/admin_secret.html"),
+            ),
+            (
+                "admin_grants.html",
+                include_str!("../templates/admin_grants.html"),
+            ),
+            (
+                "admin_audit.html",
+                include_str!("../templates/admin_audit.html"),
+            ),
+            (
+                "admin_error.html",
+                include_str!("../templates/admin_error.html"),
+            ),
         ] {
             // The templates are part of the binary and covered by tests; a syntax
             // error in one is a build defect, reported when the page is rendered.

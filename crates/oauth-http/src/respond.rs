@@ -73,6 +73,13 @@ pub fn json_no_store(body: &serde_json::Value) -> HttpResponse {
     response
 }
 
+/// A JSON body with `status`, never stored by caches.
+pub fn json_with_status(status: StatusCode, body: &serde_json::Value) -> HttpResponse {
+    let mut response = HttpResponse::build(status).json(body);
+    harden(&mut response);
+    response
+}
+
 /// A redirect to a validated redirect URI carrying `params`, `state` and `iss`.
 pub fn redirect_to_client(
     status: StatusCode,

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::rows::{hash, parse, scopes};
 use crate::schema::{applications, memberships, school_domains, schools, sessions, users};
 use crate::{
-    from_secs, is_storable, to_secs, unique_violation, write_transaction, StorageError, Store,
+    from_secs, is_storable, to_secs, unique_violation, write_transaction, Conn, StorageError, Store,
 };
 
 /// A school.
@@ -103,6 +103,12 @@ pub struct StoredApplication {
     /// Whether it registered itself (dynamic registration or a client metadata
     /// document) instead of being registered by an operator or a school.
     pub self_registered: bool,
+    /// The user who registered it, if a person did.
+    pub created_by: Option<UserId>,
+    /// When it was registered.
+    pub created_at: DateTime<Utc>,
+    /// When it was last changed.
+    pub updated_at: DateTime<Utc>,
 }
 
 /// What it takes to register an application. Callers validate it with the core
@@ -187,7 +193,7 @@ impl UserRow {
     }
 }
 
-type ApplicationColumns = (
+pub(crate) type ApplicationColumns = (
     applications::id,
     applications::client_id,
     applications::secret_hash,
@@ -200,9 +206,12 @@ type ApplicationColumns = (
     applications::may_introspect,
     applications::disabled,
     applications::self_registered,
+    applications::created_by,
+    applications::created_at,
+    applications::updated_at,
 );
 
-const APPLICATION_COLUMNS: ApplicationColumns = (
+pub(crate) const APPLICATION_COLUMNS: ApplicationColumns = (
     applications::id,
     applications::client_id,
     applications::secret_hash,
@@ -215,10 +224,13 @@ const APPLICATION_COLUMNS: ApplicationColumns = (
     applications::may_introspect,
     applications::disabled,
     applications::self_registered,
+    applications::created_by,
+    applications::created_at,
+    applications::updated_at,
 );
 
 #[derive(Queryable)]
-struct ApplicationRow {
+pub(crate) struct ApplicationRow {
     id: String,
     client_id: String,
     secret_hash: Option<String>,
@@ -231,10 +243,13 @@ struct ApplicationRow {
     may_introspect: bool,
     disabled: bool,
     self_registered: bool,
+    created_by: Option<String>,
+    created_at: i64,
+    updated_at: i64,
 }
 
 impl ApplicationRow {
-    fn into_stored(self) -> Result<StoredApplication, StorageError> {
+    pub(crate) fn into_stored(self) -> Result<StoredApplication, StorageError> {
         let registration = match &self.school_id {
             Some(school) => Registration::School(parse(school, "school id")?),
             None => Registration::Platform,
@@ -264,13 +279,20 @@ impl ApplicationRow {
             secret_hash: self.secret_hash.as_deref().map(hash).transpose()?,
             may_introspect: self.may_introspect,
             self_registered: self.self_registered,
+            created_by: self
+                .created_by
+                .as_deref()
+                .map(|u| parse(u, "user id"))
+                .transpose()?,
+            created_at: from_secs(self.created_at)?,
+            updated_at: from_secs(self.updated_at)?,
         })
     }
 }
 
 /// Redirect URIs are stored one per line; registration refuses URIs with
 /// whitespace, so the separator cannot occur inside one.
-fn join_uris(uris: &[RedirectUri]) -> String {
+pub(crate) fn join_uris(uris: &[RedirectUri]) -> String {
     uris.iter()
         .map(RedirectUri::as_str)
         .collect::<Vec<_>>()
@@ -595,35 +617,7 @@ impl Store {
         new: NewApplication,
         now: DateTime<Utc>,
     ) -> Result<(), StorageError> {
-        self.run(move |c| {
-            let app = &new.app;
-            let school_id = match app.registration {
-                Registration::School(school) => Some(school.to_string()),
-                Registration::Platform => None,
-            };
-            diesel::insert_into(applications::table)
-                .values((
-                    applications::id.eq(app.id.to_string()),
-                    applications::client_id.eq(app.client_id.as_str()),
-                    applications::secret_hash.eq(new.secret_hash.as_ref().map(TokenHash::to_hex)),
-                    applications::name.eq(&app.name),
-                    applications::school_id.eq(school_id),
-                    applications::audience.eq(app.audience.as_str()),
-                    applications::client_type.eq(app.client_type.as_str()),
-                    applications::redirect_uris.eq(join_uris(&app.redirect_uris)),
-                    applications::scopes.eq(app.scopes.to_string()),
-                    applications::may_introspect.eq(new.may_introspect),
-                    applications::created_by.eq(new.created_by.map(|u| u.to_string())),
-                    applications::created_at.eq(to_secs(now)),
-                    applications::updated_at.eq(to_secs(now)),
-                    applications::disabled.eq(app.disabled),
-                    applications::self_registered.eq(new.self_registered),
-                ))
-                .execute(c)
-                .map_err(|e| unique_violation(e, "client_id"))?;
-            Ok(())
-        })
-        .await
+        self.run(move |c| insert_application_in(c, &new, now)).await
     }
 
     /// Finds an application by its public client id, enabled or not.
@@ -876,4 +870,38 @@ impl Store {
         })
         .await
     }
+}
+
+/// Writes a new application row; `Conflict` when the client id is taken.
+pub(crate) fn insert_application_in(
+    c: &mut Conn,
+    new: &NewApplication,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    let app = &new.app;
+    let school_id = match app.registration {
+        Registration::School(school) => Some(school.to_string()),
+        Registration::Platform => None,
+    };
+    diesel::insert_into(applications::table)
+        .values((
+            applications::id.eq(app.id.to_string()),
+            applications::client_id.eq(app.client_id.as_str()),
+            applications::secret_hash.eq(new.secret_hash.as_ref().map(TokenHash::to_hex)),
+            applications::name.eq(&app.name),
+            applications::school_id.eq(school_id),
+            applications::audience.eq(app.audience.as_str()),
+            applications::client_type.eq(app.client_type.as_str()),
+            applications::redirect_uris.eq(join_uris(&app.redirect_uris)),
+            applications::scopes.eq(app.scopes.to_string()),
+            applications::may_introspect.eq(new.may_introspect),
+            applications::created_by.eq(new.created_by.map(|u| u.to_string())),
+            applications::created_at.eq(to_secs(now)),
+            applications::updated_at.eq(to_secs(now)),
+            applications::disabled.eq(app.disabled),
+            applications::self_registered.eq(new.self_registered),
+        ))
+        .execute(c)
+        .map_err(|e| unique_violation(e, "client_id"))?;
+    Ok(())
 }

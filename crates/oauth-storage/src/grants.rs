@@ -1010,7 +1010,7 @@ impl Store {
     }
 }
 
-fn revoke_grant_in(
+pub(crate) fn revoke_grant_in(
     c: &mut Conn,
     grant: GrantId,
     school: SchoolId,

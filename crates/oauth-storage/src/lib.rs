@@ -22,6 +22,7 @@ mod grants;
 mod keys;
 mod rows;
 mod schema;
+mod school_apps;
 pub mod scratch;
 
 use std::time::Duration;
@@ -42,6 +43,7 @@ pub use directory::{
 };
 pub use grants::{Grant, GrantSummary, IssuedTokens, NewCode, NewToken, Redemption, StoredCode};
 pub use keys::{ActiveSigningKey, PublishedKey};
+pub use school_apps::ApplicationSettings;
 
 pub(crate) use connection::{lock_rows, write_transaction, Conn, Lockable};
 

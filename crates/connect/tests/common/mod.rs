@@ -524,3 +524,24 @@ pub async fn public_token_request(
 pub async fn json(response: Response) -> serde_json::Value {
     response.json().await.unwrap()
 }
+
+/// A browser logged in as `email` at `host`, with the CSRF token the admin API
+/// gives it (empty when it is not an administrator there).
+pub async fn admin_browser(server: &Server, host: Host, email: &str) -> (Client, String) {
+    let browser = server.browser();
+    server.login(&browser, host, email).await;
+    let response = browser
+        .get(server.url(host, "/api/admin/session"))
+        .send()
+        .await
+        .unwrap();
+    let csrf = if response.status() == StatusCode::OK {
+        json(response).await["csrf_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    } else {
+        String::new()
+    };
+    (browser, csrf)
+}
