@@ -36,6 +36,12 @@ pub(crate) enum Conn {
 /// operations lock the rows they decide on with [`lock_rows`] and change them
 /// with conditional updates, so the second of two racing requests waits for
 /// the first to commit and then sees what it did.
+///
+/// TODO: retry a transaction that PostgreSQL aborts as a deadlock victim.
+/// Two reuse detections in different families of one grant revoke the same
+/// rows in different orders and can deadlock; the survivor still revokes
+/// everything, but the victim's client gets a temporary error instead of
+/// `invalid_grant`. Retrying needs the callers' closures to be re-runnable.
 pub(crate) fn write_transaction<T, F>(c: &mut Conn, work: F) -> Result<T, StorageError>
 where
     F: FnOnce(&mut Conn) -> Result<T, StorageError>,
