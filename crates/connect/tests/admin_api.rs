@@ -280,8 +280,29 @@ async fn the_document_matches_the_routes_and_strangers_get_403_on_every_one() {
     let operations = documented_operations(&server).await;
     assert!(operations.len() >= 13, "{operations:?}");
     let (student, _) = admin_browser(&server, Host::Demo, "student@demo.test").await;
-    // multi@demo.test manages school other and is only a student of demo.
-    let (manager_of_other, _) = admin_browser(&server, Host::Demo, "multi@demo.test").await;
+    // A manager of school other with no role at all in demo.
+    let created = server.cli_with_stdin(
+        &["user-create", "manager@other.test", "Manager of Other"],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let role = server.cli(&["member-set", "manager@other.test", "other", "manager"]);
+    assert!(
+        role.status.success(),
+        "{}",
+        String::from_utf8_lossy(&role.stderr)
+    );
+    let (manager_of_other, _) = admin_browser(&server, Host::Demo, "manager@other.test").await;
+    // And the same manager at their own school, aiming at demo's ids.
+    let (at_home, home_csrf) = admin_browser(&server, Host::Other, "manager@other.test").await;
+    assert!(
+        !home_csrf.is_empty(),
+        "a manager of other administers other"
+    );
     for (method, path) in &operations {
         let url = server.url(Host::Demo, path);
         // Without credentials every route answers 401: it exists and is guarded.
@@ -307,6 +328,21 @@ async fn the_document_matches_the_routes_and_strangers_get_403_on_every_one() {
                 .unwrap();
             assert_eq!(response.status(), StatusCode::FORBIDDEN, "{method} {path}");
             assert_eq!(json(response).await["error"], "access_denied");
+        }
+        // At other's host, demo's application and grants do not exist.
+        if path.contains("demo-dashboard") || path.contains("/grants/") {
+            let response = at_home
+                .request(method.clone(), server.url(Host::Other, path))
+                .header("x-csrf-token", &home_csrf)
+                .json(&json!({"name": "taken over"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                response.status(),
+                StatusCode::NOT_FOUND,
+                "{method} {path} at other"
+            );
         }
     }
     // A method the document does not list for a path is not routed.
