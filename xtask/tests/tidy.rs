@@ -99,19 +99,33 @@ fn no_stubs_or_ignored_tests() {
     }
 }
 
-/// Both migration folders change together once a second backend exists.
+/// Both backends' migration folders change together: the same migrations
+/// under the same names, each with an `up.sql` and a `down.sql`.
 #[test]
-fn migrations_have_up_and_down() {
-    for entry in fs::read_dir(root().join("migrations/sqlite"))
-        .unwrap()
-        .flatten()
-    {
-        for file in ["up.sql", "down.sql"] {
-            assert!(
-                entry.path().join(file).is_file(),
-                "{} lacks {file}",
-                entry.path().display()
-            );
+fn migrations_have_up_and_down_for_both_backends() {
+    let names = |backend: &str| {
+        let mut names = Vec::new();
+        for entry in fs::read_dir(root().join("migrations").join(backend))
+            .unwrap()
+            .flatten()
+        {
+            for file in ["up.sql", "down.sql"] {
+                assert!(
+                    entry.path().join(file).is_file(),
+                    "{} lacks {file}",
+                    entry.path().display()
+                );
+            }
+            names.push(entry.file_name().to_string_lossy().into_owned());
         }
-    }
+        names.sort();
+        names
+    };
+    let sqlite = names("sqlite");
+    assert!(!sqlite.is_empty());
+    assert_eq!(
+        sqlite,
+        names("postgres"),
+        "migrations/sqlite and migrations/postgres must hold the same migrations"
+    );
 }

@@ -23,11 +23,20 @@ use serde::{Deserialize, Serialize};
 pub struct Config {
     /// Address to listen on. `CONNECT_LISTEN`; default `127.0.0.1:8080`.
     pub listen: SocketAddr,
-    /// Database: `sqlite://PATH`. `CONNECT_DATABASE_URL` or `DATABASE_URL`;
-    /// default `sqlite://loopwise-connect.db`.
+    /// Database: `sqlite://PATH` (embedded, one process) or
+    /// `postgres://USER:PASSWORD@HOST:PORT/DB` (any number of processes).
+    /// `CONNECT_DATABASE_URL` or `DATABASE_URL`; default
+    /// `sqlite://loopwise-connect.db`.
     pub database_url: String,
-    /// Connections in the pool. `CONNECT_DATABASE_MAX_CONNECTIONS`; default 8.
+    /// Connections in the pool at most. `CONNECT_DATABASE_MAX_CONNECTIONS`;
+    /// default 8.
     pub database_max_connections: u32,
+    /// Connections the pool keeps open while idle, at most
+    /// `database_max_connections`. `CONNECT_DATABASE_MIN_CONNECTIONS`; default 1.
+    pub database_min_connections: u32,
+    /// Seconds a request waits for a free connection before it fails with a
+    /// temporary error. `CONNECT_DATABASE_ACQUIRE_TIMEOUT_SECONDS`; default 30.
+    pub database_acquire_timeout_seconds: u32,
     /// The platform host, which is no school's. `CONNECT_PLATFORM_HOST`;
     /// default `127.0.0.1:8080`.
     pub platform_host: String,
@@ -104,6 +113,8 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database_url: "sqlite://loopwise-connect.db".into(),
             database_max_connections: 8,
+            database_min_connections: 1,
+            database_acquire_timeout_seconds: 30,
             platform_host: "127.0.0.1:8080".into(),
             base_domain: "localhost:8080".into(),
             trusted_proxies: Vec::new(),
@@ -174,6 +185,14 @@ impl Config {
         if self.database_max_connections == 0 {
             bail!("database_max_connections must be at least 1");
         }
+        if self.database_min_connections > self.database_max_connections {
+            bail!("database_min_connections must not exceed database_max_connections");
+        }
+        if self.database_acquire_timeout_seconds == 0 {
+            bail!("database_acquire_timeout_seconds must be at least 1");
+        }
+        oauth_storage::Backend::of_url(&self.database_url)
+            .context("database_url must be sqlite://PATH or postgres://…")?;
         TrustedProxies::parse(&self.trusted_proxies)?;
         self.forwarded_headers()?;
         self.dynamic_registration()?;

@@ -44,18 +44,18 @@ enum Command {
         /// Address to listen on; the demo's host names use its port.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
-        /// Database; defaults to a SQLite file in the current folder.
-        #[arg(
-            long,
-            env = "CONNECT_DEMO_DATABASE_URL",
-            default_value = "sqlite://loopwise-connect-demo.db"
-        )]
-        database_url: String,
+        /// Database; without it `DATABASE_URL` when set (a PostgreSQL URL
+        /// works too), else a SQLite file in the current folder.
+        #[arg(long, env = "CONNECT_DEMO_DATABASE_URL")]
+        database_url: Option<String>,
     },
     /// Operator commands over the configured database.
     #[command(flatten)]
     Operator(operator::OperatorCommand),
 }
+
+/// Where the demo keeps its data unless told otherwise.
+const DEMO_DATABASE_URL: &str = "sqlite://loopwise-connect-demo.db";
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -101,7 +101,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             database_url,
         } => {
             config.listen = listen;
-            config.database_url = database_url;
+            config.database_url = database_url
+                .or_else(|| std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()))
+                .unwrap_or_else(|| DEMO_DATABASE_URL.to_owned());
             config.platform_host = format!("127.0.0.1:{}", listen.port());
             config.base_domain = format!("localhost:{}", listen.port());
             config.dynamic_registration_enabled = true;
@@ -155,6 +157,10 @@ async fn prune_forever(store: Store, interval: std::time::Duration, retention: c
 fn open_store(config: &Config) -> anyhow::Result<Store> {
     let options = StoreOptions {
         max_connections: config.database_max_connections,
+        min_connections: config.database_min_connections,
+        acquire_timeout: std::time::Duration::from_secs(
+            config.database_acquire_timeout_seconds.into(),
+        ),
         ..StoreOptions::default()
     };
     Store::open(&config.database_url, &options).context("opening the database failed")

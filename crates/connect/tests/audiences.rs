@@ -526,15 +526,9 @@ async fn a_pick_means_nothing_at_a_school_host() {
 
 #[tokio::test]
 async fn a_drifted_platform_scope_list_never_yields_admin_scopes() {
-    use diesel::connection::SimpleConnection as _;
-    use diesel::Connection as _;
     let server = Server::start().await;
     // Someone edits claude-code's stored scopes in the database directly.
-    let mut conn = diesel::sqlite::SqliteConnection::establish(
-        server.database_url().trim_start_matches("sqlite://"),
-    )
-    .unwrap();
-    conn.batch_execute("PRAGMA busy_timeout = 5000; UPDATE applications SET scopes = 'openid courses:read admin:read admin:write' WHERE client_id = 'claude-code'").unwrap();
+    server.execute_sql("UPDATE applications SET scopes = 'openid courses:read admin:read admin:write' WHERE client_id = 'claude-code'");
     let browser = server.browser();
     server.login(&browser, Host::Demo, "owner@demo.test").await;
     // Asking for admin:read is refused at authorization...

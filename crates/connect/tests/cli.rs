@@ -10,25 +10,23 @@
 use std::io::Write as _;
 use std::process::{Command, Output, Stdio};
 
+use oauth_storage::scratch::ScratchDatabase;
+
 struct Cli {
-    _dir: tempfile::TempDir,
-    database_url: String,
+    database: ScratchDatabase,
 }
 
 impl Cli {
     fn new() -> Cli {
-        let dir = tempfile::tempdir().unwrap();
-        let database_url = format!("sqlite://{}", dir.path().join("cli.db").display());
         Cli {
-            _dir: dir,
-            database_url,
+            database: ScratchDatabase::new().unwrap(),
         }
     }
 
     fn run(&self, args: &[&str], stdin: &str) -> Output {
         let mut child = Command::new(env!("CARGO_BIN_EXE_loopwise-connect"))
             .args(args)
-            .env("CONNECT_DATABASE_URL", &self.database_url)
+            .env("CONNECT_DATABASE_URL", self.database.url())
             .env("RUST_LOG", "off")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -358,3 +358,103 @@ async fn self_registered_clients_are_labelled_and_cannot_use_misleading_names() 
         .unwrap();
     assert!(page.contains("not reviewed by Loopwise"), "{page}");
 }
+
+/// PostgreSQL refuses text containing a NUL character, which SQLite stores.
+/// Whatever the backend, such input is the client's mistake: it gets a 4xx or
+/// is treated as matching nothing, never a server error.
+#[tokio::test]
+async fn nul_characters_in_input_are_the_clients_mistake_on_every_backend() {
+    let server = Server::start().await;
+    let not_a_server_error = |what: &str, status: StatusCode| {
+        assert!(
+            !status.is_server_error(),
+            "{what} answered {status} on {:?}",
+            server.backend()
+        );
+    };
+    let browser = server.browser();
+    let page = browser
+        .get(server.url(Host::Demo, "/oauth/login"))
+        .send()
+        .await
+        .unwrap();
+    let csrf = value_of(&hidden_inputs(&page.text().await.unwrap()), "csrf_token").unwrap();
+    let login = browser
+        .post(server.url(Host::Demo, "/oauth/login"))
+        .form(&[
+            ("email", "student\0@demo.test"),
+            ("password", PASSWORD),
+            ("csrf_token", &csrf),
+            ("return_to", "/oauth/authorize"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    not_a_server_error("a login with NUL in the email", login.status());
+
+    let authorize = browser
+        .get(authorize_url(
+            &server,
+            Host::Demo,
+            &good_request("demo-\0dashboard", DASHBOARD_REDIRECT),
+        ))
+        .send()
+        .await
+        .unwrap();
+    not_a_server_error("a client id with NUL", authorize.status());
+
+    server
+        .login(&browser, Host::Demo, "student@demo.test")
+        .await;
+    let params = with(
+        with(
+            good_request("demo-dashboard", DASHBOARD_REDIRECT),
+            "nonce",
+            "n\0nce",
+        ),
+        "state",
+        "st\0te",
+    );
+    let consent = browser
+        .get(authorize_url(&server, Host::Demo, &params))
+        .send()
+        .await
+        .unwrap();
+    not_a_server_error("an authorization request with NUL", consent.status());
+    if consent.status() == StatusCode::OK {
+        let inputs = hidden_inputs(&consent.text().await.unwrap());
+        let mut form = inputs.clone();
+        form.push(("decision".into(), "approve".into()));
+        let approved = browser
+            .post(server.url(Host::Demo, "/oauth/consent"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        not_a_server_error("approving a request with NUL", approved.status());
+    }
+
+    let token = server
+        .api()
+        .post(server.url(Host::Demo, "/api/oauth/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", "lwc_ac_\0"),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", VERIFIER),
+            ("client_id", "demo-\0quiz"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    not_a_server_error("a token request with NUL", token.status());
+
+    let registration = server
+        .api()
+        .post(server.url(Host::Platform, "/api/oauth/register"))
+        .json(&serde_json::json!({"client_name": "Qu\u{0}iz", "redirect_uris": [CALLBACK]}))
+        .send()
+        .await
+        .unwrap();
+    not_a_server_error("a registration with NUL", registration.status());
+}

@@ -75,6 +75,11 @@ pub enum RequestRejection {
     /// `state` or `nonce` longer than [`MAX_ECHOED_LEN`].
     #[error("the parameter `{0}` is too long")]
     TooLong(&'static str),
+    /// `nonce` holds control characters. It is stored and put into the ID
+    /// token as it is, and no conforming client sends them (a NUL, for one,
+    /// cannot even be stored in PostgreSQL's text).
+    #[error("the parameter `{0}` contains control characters")]
+    ControlCharacters(&'static str),
     /// The user is outside the application's audience in the contextual school.
     #[error(transparent)]
     Audience(#[from] AudienceDenied),
@@ -115,7 +120,8 @@ impl RequestRejection {
             | RequestRejection::ResponseTypeMissing
             | RequestRejection::UnsupportedResponseMode
             | RequestRejection::Pkce(_)
-            | RequestRejection::TooLong(_) => ErrorCode::InvalidRequest,
+            | RequestRejection::TooLong(_)
+            | RequestRejection::ControlCharacters(_) => ErrorCode::InvalidRequest,
             RequestRejection::UnsupportedResponseType => ErrorCode::UnsupportedResponseType,
             RequestRejection::Scope(e) => e.error_code(),
             RequestRejection::Audience(e) => e.error_code(),
@@ -315,6 +321,12 @@ pub fn validate(
     let nonce = params.single("nonce").ok().flatten().map(str::to_owned);
     if nonce.as_ref().is_some_and(|n| n.len() > MAX_ECHOED_LEN) {
         return Err(reject(RequestRejection::TooLong("nonce")));
+    }
+    if nonce
+        .as_ref()
+        .is_some_and(|n| n.chars().any(char::is_control))
+    {
+        return Err(reject(RequestRejection::ControlCharacters("nonce")));
     }
     let prompt = Prompt::parse(params.single("prompt").ok().flatten()).map_err(reject)?;
     let max_age = match params.single("max_age").ok().flatten() {
@@ -536,6 +548,8 @@ mod tests {
         );
         assert_eq!(redirected(with("scope", "bogus")), InvalidScope);
         assert_eq!(redirected(with("scope", "courses:write")), InvalidScope);
+        assert_eq!(redirected(with("nonce", "n\0nce")), InvalidRequest);
+        assert_eq!(redirected(with("nonce", "n\u{7}")), InvalidRequest);
         for name in ["scope", "state", "response_type", "code_challenge"] {
             let mut twice = base();
             twice.push((name, "x"));

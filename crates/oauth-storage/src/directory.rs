@@ -12,7 +12,9 @@ use uuid::Uuid;
 
 use crate::rows::{hash, parse, scopes};
 use crate::schema::{applications, memberships, school_domains, schools, sessions, users};
-use crate::{from_secs, to_secs, unique_violation, Conn, StorageError, Store};
+use crate::{
+    from_secs, is_storable, to_secs, unique_violation, write_transaction, Conn, StorageError, Store,
+};
 
 /// A school.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -424,6 +426,9 @@ impl Store {
     /// Finds a user by email, case-insensitively.
     pub async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, StorageError> {
         let email = email.trim().to_lowercase();
+        if !is_storable(&email) {
+            return Ok(None);
+        }
         self.run(move |c| {
             users::table
                 .filter(users::email.eq(email))
@@ -474,18 +479,37 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StorageError> {
         self.run(move |c| {
-            diesel::insert_into(memberships::table)
+            // Update first, insert when there was nothing to update: both
+            // backends run this the same way (`ON CONFLICT` is dialect). If a
+            // racing writer inserted meanwhile, its row is updated instead.
+            let key = (user.to_string(), school.to_string());
+            let set_role = |c: &mut crate::Conn| {
+                diesel::update(memberships::table.find(key.clone()))
+                    .set(memberships::role.eq(role.as_str()))
+                    .execute(c)
+            };
+            if set_role(c)? == 1 {
+                return Ok(());
+            }
+            let inserted = diesel::insert_into(memberships::table)
                 .values((
-                    memberships::user_id.eq(user.to_string()),
-                    memberships::school_id.eq(school.to_string()),
+                    memberships::user_id.eq(&key.0),
+                    memberships::school_id.eq(&key.1),
                     memberships::role.eq(role.as_str()),
                     memberships::created_at.eq(to_secs(now)),
                 ))
-                .on_conflict((memberships::user_id, memberships::school_id))
-                .do_update()
-                .set(memberships::role.eq(role.as_str()))
-                .execute(c)?;
-            Ok(())
+                .execute(c);
+            match inserted {
+                Ok(_) => Ok(()),
+                Err(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                )) => {
+                    set_role(c)?;
+                    Ok(())
+                }
+                Err(other) => Err(other.into()),
+            }
         })
         .await
     }
@@ -796,7 +820,7 @@ impl Store {
         password_hash: String,
     ) -> Result<bool, StorageError> {
         self.run(move |c| {
-            c.immediate_transaction(|c| {
+            write_transaction(c, |c| {
                 let updated = diesel::update(users::table.find(user.to_string()))
                     .set(users::password_hash.eq(password_hash))
                     .execute(c)?;

@@ -14,7 +14,9 @@ use uuid::Uuid;
 use crate::audit::{insert_audit, AuditMeta};
 use crate::rows::{parse, scopes};
 use crate::schema::{access_tokens, applications, authorization_codes, grants, refresh_tokens};
-use crate::{from_secs, to_secs, Conn, StorageError, Store};
+use crate::{
+    from_secs, lock_rows, to_secs, write_transaction, Conn, Lockable, StorageError, Store,
+};
 
 /// A user's consent to one application in one school.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -483,76 +485,18 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<GrantId, StorageError> {
         self.run(move |c| {
-            c.immediate_transaction(|c| {
-                let user = code.user_id.to_string();
-                let app = code.record.application_id.to_string();
-                let school = code.record.binding.school_id.to_string();
-                let existing: Option<(String, String)> = grants::table
-                    .filter(grants::user_id.eq(&user))
-                    .filter(grants::application_id.eq(&app))
-                    .filter(grants::school_id.eq(&school))
-                    .select((grants::id, grants::scopes))
-                    .first(c)
-                    .optional()?;
-                let grant_id = match existing {
-                    Some((id, held)) => {
-                        let union = scopes(&held)?.union(&code.scopes);
-                        diesel::update(grants::table.find(&id))
-                            .set((
-                                grants::scopes.eq(union.to_string()),
-                                grants::updated_at.eq(to_secs(now)),
-                            ))
-                            .execute(c)?;
-                        id
-                    }
-                    None => {
-                        let id = code.grant_id.to_string();
-                        diesel::insert_into(grants::table)
-                            .values((
-                                grants::id.eq(&id),
-                                grants::user_id.eq(&user),
-                                grants::application_id.eq(&app),
-                                grants::school_id.eq(&school),
-                                grants::scopes.eq(code.scopes.to_string()),
-                                grants::created_at.eq(to_secs(now)),
-                                grants::updated_at.eq(to_secs(now)),
-                            ))
-                            .execute(c)?;
-                        id
-                    }
-                };
-                diesel::insert_into(authorization_codes::table)
-                    .values((
-                        authorization_codes::id.eq(Uuid::new_v4().to_string()),
-                        authorization_codes::code_hash.eq(code.hash.to_hex()),
-                        authorization_codes::grant_id.eq(&grant_id),
-                        authorization_codes::school_id.eq(&school),
-                        authorization_codes::application_id.eq(&app),
-                        authorization_codes::user_id.eq(&user),
-                        authorization_codes::via_platform.eq(code.record.binding.via_platform),
-                        authorization_codes::redirect_uri.eq(&code.record.redirect_uri),
-                        authorization_codes::scopes.eq(code.scopes.to_string()),
-                        authorization_codes::code_challenge.eq(code.record.challenge.as_str()),
-                        authorization_codes::nonce.eq(&code.nonce),
-                        authorization_codes::resource.eq(&code.resource),
-                        authorization_codes::issuer.eq(&code.record.issuer),
-                        authorization_codes::auth_time.eq(to_secs(code.auth_time)),
-                        authorization_codes::created_at.eq(to_secs(now)),
-                        authorization_codes::expires_at.eq(to_secs(code.record.expires_at)),
-                    ))
-                    .execute(c)?;
-                let grant_id: GrantId = parse(&grant_id, "grant id")?;
-                let mut event = meta.event(
-                    code.record.binding.school_id,
-                    AuditKind::AuthorizationGranted,
-                );
-                event.user_id = Some(code.user_id);
-                event.client_id = Some(client_id);
-                event.grant_id = Some(grant_id);
-                event.reason = Some(format!("scopes: {}", code.scopes));
-                insert_audit(c, &event, now)?;
-                Ok(grant_id)
-            })
+            // Two first approvals of one application by one user can race. On
+            // PostgreSQL both may find no grant and both insert one; the second
+            // insert then fails on the grant's unique key, and trying again
+            // finds and updates the grant the first one created. (SQLite's
+            // immediate transactions never get that far.)
+            match approve_in(c, &code, &client_id, &meta, now) {
+                Err(StorageError::Query(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                ))) => approve_in(c, &code, &client_id, &meta, now),
+                outcome => outcome,
+            }
         })
         .await
     }
@@ -589,8 +533,9 @@ impl Store {
         F: FnOnce(&StoredCode) -> Result<ScopeSet, GrantRejection> + Send + 'static,
     {
         self.run(move |c| {
-            c.immediate_transaction(|c| {
+            write_transaction(c, |c| {
                 let now_secs = to_secs(now);
+                lock_rows(c, Lockable::Code, &hash.to_hex())?;
                 let Some(row) = authorization_codes::table
                     .filter(authorization_codes::code_hash.eq(hash.to_hex()))
                     .select(CODE_COLUMNS)
@@ -689,8 +634,11 @@ impl Store {
             + 'static,
     {
         self.run(move |c| {
-            c.immediate_transaction(|c| {
+            write_transaction(c, |c| {
                 let now_secs = to_secs(now);
+                // A racing rotation of the same token waits here until this
+                // one commits, and then reads the token as rotated.
+                lock_rows(c, Lockable::RefreshToken, &hash.to_hex())?;
                 let Some(row) = find_refresh_row(c, &hash)? else {
                     return Ok(Redemption::Rejected(GrantRejection::NotFound));
                 };
@@ -847,7 +795,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StorageError> {
         self.run(move |c| {
-            c.immediate_transaction(|c| {
+            write_transaction(c, |c| {
                 let row: Option<(String, String, String)> = access_tokens::table
                     .filter(access_tokens::token_hash.eq(hash.to_hex()))
                     .filter(access_tokens::revoked_at.is_null())
@@ -885,7 +833,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StorageError> {
         self.run(move |c| {
-            c.immediate_transaction(|c| {
+            write_transaction(c, |c| {
                 let Some(row) = find_refresh_row(c, &hash)? else {
                     return Ok(());
                 };
@@ -979,7 +927,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool, StorageError> {
         self.run(move |c| {
-            c.immediate_transaction(|c| revoke_grant_in(c, grant, school, user, &meta, now))
+            write_transaction(c, |c| revoke_grant_in(c, grant, school, user, &meta, now))
         })
         .await
     }
@@ -993,7 +941,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<usize, StorageError> {
         self.run(move |c| {
-            c.immediate_transaction(|c| {
+            write_transaction(c, |c| {
                 let ids: Vec<String> = grants::table
                     .filter(grants::application_id.eq(app.to_string()))
                     .filter(grants::school_id.eq(school.to_string()))
@@ -1105,7 +1053,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<usize, StorageError> {
         self.run(move |c| {
-            c.immediate_transaction(|c| {
+            write_transaction(c, |c| {
                 let rows: Vec<(String, String)> = grants::table
                     .filter(grants::application_id.eq(app.to_string()))
                     .select((grants::id, grants::school_id))
@@ -1128,4 +1076,84 @@ impl Store {
         })
         .await
     }
+}
+
+/// Records consent and stores the code, in one write transaction.
+fn approve_in(
+    c: &mut Conn,
+    code: &NewCode,
+    client_id: &ClientId,
+    meta: &AuditMeta,
+    now: DateTime<Utc>,
+) -> Result<GrantId, StorageError> {
+    write_transaction(c, |c| {
+        let user = code.user_id.to_string();
+        let app = code.record.application_id.to_string();
+        let school = code.record.binding.school_id.to_string();
+        let existing: Option<(String, String)> = grants::table
+            .filter(grants::user_id.eq(&user))
+            .filter(grants::application_id.eq(&app))
+            .filter(grants::school_id.eq(&school))
+            .select((grants::id, grants::scopes))
+            .first(c)
+            .optional()?;
+        let grant_id = match existing {
+            Some((id, held)) => {
+                let union = scopes(&held)?.union(&code.scopes);
+                diesel::update(grants::table.find(&id))
+                    .set((
+                        grants::scopes.eq(union.to_string()),
+                        grants::updated_at.eq(to_secs(now)),
+                    ))
+                    .execute(c)?;
+                id
+            }
+            None => {
+                let id = code.grant_id.to_string();
+                diesel::insert_into(grants::table)
+                    .values((
+                        grants::id.eq(&id),
+                        grants::user_id.eq(&user),
+                        grants::application_id.eq(&app),
+                        grants::school_id.eq(&school),
+                        grants::scopes.eq(code.scopes.to_string()),
+                        grants::created_at.eq(to_secs(now)),
+                        grants::updated_at.eq(to_secs(now)),
+                    ))
+                    .execute(c)?;
+                id
+            }
+        };
+        diesel::insert_into(authorization_codes::table)
+            .values((
+                authorization_codes::id.eq(Uuid::new_v4().to_string()),
+                authorization_codes::code_hash.eq(code.hash.to_hex()),
+                authorization_codes::grant_id.eq(&grant_id),
+                authorization_codes::school_id.eq(&school),
+                authorization_codes::application_id.eq(&app),
+                authorization_codes::user_id.eq(&user),
+                authorization_codes::via_platform.eq(code.record.binding.via_platform),
+                authorization_codes::redirect_uri.eq(&code.record.redirect_uri),
+                authorization_codes::scopes.eq(code.scopes.to_string()),
+                authorization_codes::code_challenge.eq(code.record.challenge.as_str()),
+                authorization_codes::nonce.eq(&code.nonce),
+                authorization_codes::resource.eq(&code.resource),
+                authorization_codes::issuer.eq(&code.record.issuer),
+                authorization_codes::auth_time.eq(to_secs(code.auth_time)),
+                authorization_codes::created_at.eq(to_secs(now)),
+                authorization_codes::expires_at.eq(to_secs(code.record.expires_at)),
+            ))
+            .execute(c)?;
+        let grant_id: GrantId = parse(&grant_id, "grant id")?;
+        let mut event = meta.event(
+            code.record.binding.school_id,
+            AuditKind::AuthorizationGranted,
+        );
+        event.user_id = Some(code.user_id);
+        event.client_id = Some(client_id.clone());
+        event.grant_id = Some(grant_id);
+        event.reason = Some(format!("scopes: {}", code.scopes));
+        insert_audit(c, &event, now)?;
+        Ok(grant_id)
+    })
 }

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use oauth_core::SchoolId;
 
 use crate::schema::{school_resources, signing_keys};
-use crate::{to_secs, unique_violation, StorageError, Store};
+use crate::{to_secs, unique_violation, write_transaction, StorageError, Store};
 
 /// The key that signs ID tokens now. The PEM is kept out of `Debug`.
 #[derive(Clone)]
@@ -57,7 +57,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StorageError> {
         self.run(move |c| {
-            c.immediate_transaction(|c| {
+            write_transaction(c, |c| {
                 diesel::update(signing_keys::table.filter(signing_keys::retired_at.is_null()))
                     .set(signing_keys::retired_at.eq(to_secs(now)))
                     .execute(c)?;
@@ -187,18 +187,36 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StorageError> {
         self.run(move |c| {
-            diesel::insert_into(school_resources::table)
+            // Update, else insert, as in `upsert_membership`: portable, and a
+            // racing insert of the same resource ends as a rename.
+            let key = (school.to_string(), resource);
+            let rename = |c: &mut crate::Conn| {
+                diesel::update(school_resources::table.find(key.clone()))
+                    .set(school_resources::name.eq(&name))
+                    .execute(c)
+            };
+            if rename(c)? == 1 {
+                return Ok(());
+            }
+            let inserted = diesel::insert_into(school_resources::table)
                 .values((
-                    school_resources::school_id.eq(school.to_string()),
-                    school_resources::resource.eq(&resource),
+                    school_resources::school_id.eq(&key.0),
+                    school_resources::resource.eq(&key.1),
                     school_resources::name.eq(&name),
                     school_resources::created_at.eq(to_secs(now)),
                 ))
-                .on_conflict((school_resources::school_id, school_resources::resource))
-                .do_update()
-                .set(school_resources::name.eq(&name))
-                .execute(c)?;
-            Ok(())
+                .execute(c);
+            match inserted {
+                Ok(_) => Ok(()),
+                Err(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                )) => {
+                    rename(c)?;
+                    Ok(())
+                }
+                Err(other) => Err(other.into()),
+            }
         })
         .await
     }

@@ -23,7 +23,7 @@ use crate::directory::{
 use crate::grants::revoke_grant_in;
 use crate::rows::parse;
 use crate::schema::{applications, grants};
-use crate::{to_secs, Conn, StorageError, Store};
+use crate::{to_secs, write_transaction, Conn, StorageError, Store};
 
 /// The editable settings of a school application, all given in full. Callers
 /// validate them with the core rules first.
@@ -136,7 +136,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StorageError> {
         self.run(move |c| {
-            c.immediate_transaction(|c| {
+            write_transaction(c, |c| {
                 insert_application_in(c, &new, now)?;
                 let event = app_event(
                     &meta,
@@ -165,7 +165,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Option<usize>, StorageError> {
         self.run(move |c| {
-            c.immediate_transaction(|c| {
+            write_transaction(c, |c| {
                 let Some(client_id) = school_client_id(c, school, app)? else {
                     return Ok(None);
                 };
@@ -212,7 +212,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool, StorageError> {
         self.run(move |c| {
-            c.immediate_transaction(|c| {
+            write_transaction(c, |c| {
                 let Some(client_id) = school_client_id(c, school, app)? else {
                     return Ok(false);
                 };
@@ -248,7 +248,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Option<usize>, StorageError> {
         self.run(move |c| {
-            c.immediate_transaction(|c| {
+            write_transaction(c, |c| {
                 let Some(client_id) = school_client_id(c, school, app)? else {
                     return Ok(None);
                 };
@@ -284,7 +284,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Option<usize>, StorageError> {
         self.run(move |c| {
-            c.immediate_transaction(|c| {
+            write_transaction(c, |c| {
                 let Some(client_id) = school_client_id(c, school, app)? else {
                     return Ok(None);
                 };

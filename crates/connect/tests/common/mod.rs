@@ -1,5 +1,9 @@
 //! A real `loopwise-connect demo` process on a free loopback port with a fresh
-//! SQLite database, and a browser-like HTTP client to drive its pages.
+//! database, and a browser-like HTTP client to drive its pages.
+//!
+//! The database comes from `oauth_storage::scratch`: a SQLite file, or a new
+//! PostgreSQL database when `LOOPWISE_TEST_POSTGRES_URL` names a server, so every
+//! end-to-end test runs unchanged on either backend.
 
 #![allow(
     dead_code,
@@ -14,6 +18,8 @@ use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use oauth_storage::scratch::ScratchDatabase;
+use oauth_storage::Backend;
 use reqwest::redirect::Policy;
 use reqwest::{Client, Response, StatusCode};
 
@@ -42,8 +48,8 @@ pub enum Host {
 pub struct Server {
     child: Child,
     pub port: u16,
-    database_url: String,
-    _dir: tempfile::TempDir,
+    /// Dropped after the process is ended, in `Drop` below.
+    database: ScratchDatabase,
 }
 
 impl Drop for Server {
@@ -75,18 +81,17 @@ impl Server {
     pub async fn start_with(env: &[(&str, &str)]) -> Server {
         for _attempt in 0..10 {
             // A fresh database per attempt, so a retry starts from a clean demo.
-            let dir = tempfile::tempdir().unwrap();
-            let database_url = format!("sqlite://{}", dir.path().join("connect.db").display());
+            let database = ScratchDatabase::new().unwrap();
             let port = free_port_pair();
             let mut command = Command::new(env!("CARGO_BIN_EXE_loopwise-connect"));
             command
                 .args(["demo", "--listen", &format!("127.0.0.1:{port}")])
-                .args([
-                    "--database-url",
-                    &format!("sqlite://{}", dir.path().join("connect.db").display()),
-                ])
+                .args(["--database-url", database.url()])
                 .env("RUST_LOG", "warn")
                 .env("CONNECT_WORKERS", "2")
+                // Two server processes and the test's own store share one
+                // database in some tests; a small pool each is plenty.
+                .env("CONNECT_DATABASE_MAX_CONNECTIONS", "4")
                 .stdout(Stdio::null())
                 .stderr(Stdio::inherit());
             for (k, v) in env {
@@ -121,8 +126,7 @@ impl Server {
                     return Server {
                         child,
                         port,
-                        database_url,
-                        _dir: dir,
+                        database,
                     };
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -135,14 +139,38 @@ impl Server {
 
     /// The server's database URL.
     pub fn database_url(&self) -> &str {
-        &self.database_url
+        self.database.url()
+    }
+
+    /// The backend the server runs on.
+    pub fn backend(&self) -> Backend {
+        self.database.backend()
+    }
+
+    /// Runs SQL statements directly on the server's database, as an operator
+    /// with a database shell would.
+    pub fn execute_sql(&self, sql: &str) {
+        use diesel::connection::SimpleConnection as _;
+        use diesel::Connection as _;
+        match self.backend() {
+            Backend::Sqlite => {
+                let path = self.database_url().trim_start_matches("sqlite://");
+                let mut conn = diesel::sqlite::SqliteConnection::establish(path).unwrap();
+                conn.batch_execute(&format!("PRAGMA busy_timeout = 5000; {sql}"))
+                    .unwrap();
+            }
+            Backend::Postgres => {
+                let mut conn = diesel::pg::PgConnection::establish(self.database_url()).unwrap();
+                conn.batch_execute(sql).unwrap();
+            }
+        }
     }
 
     /// Runs an operator command of the binary against this server's database.
     pub fn cli(&self, args: &[&str]) -> std::process::Output {
         Command::new(env!("CARGO_BIN_EXE_loopwise-connect"))
             .args(args)
-            .env("CONNECT_DATABASE_URL", &self.database_url)
+            .env("CONNECT_DATABASE_URL", self.database.url())
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .output()
@@ -153,7 +181,7 @@ impl Server {
     pub fn cli_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
         Command::new(env!("CARGO_BIN_EXE_loopwise-connect"))
             .args(args)
-            .env("CONNECT_DATABASE_URL", &self.database_url)
+            .env("CONNECT_DATABASE_URL", self.database.url())
             .env("RUST_LOG", "warn")
             .envs(env.iter().copied())
             .stdin(Stdio::null())
@@ -166,7 +194,7 @@ impl Server {
         use std::io::Write as _;
         let mut child = Command::new(env!("CARGO_BIN_EXE_loopwise-connect"))
             .args(args)
-            .env("CONNECT_DATABASE_URL", &self.database_url)
+            .env("CONNECT_DATABASE_URL", self.database.url())
             .env("RUST_LOG", "warn")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -263,30 +291,7 @@ impl Server {
 
     /// Logs `email` in at `host` through the login form.
     pub async fn login(&self, browser: &Client, host: Host, email: &str) {
-        let page = browser
-            .get(self.url(host, "/oauth/login"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(page.status(), StatusCode::OK);
-        let inputs = hidden_inputs(&page.text().await.unwrap());
-        let csrf = value_of(&inputs, "csrf_token").unwrap();
-        let response = browser
-            .post(self.url(host, "/oauth/login"))
-            .form(&[
-                ("email", email),
-                ("password", PASSWORD),
-                ("csrf_token", &csrf),
-                ("return_to", "/oauth/authorize"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            response.status(),
-            StatusCode::SEE_OTHER,
-            "login of {email} failed"
-        );
+        login_at(browser, &self.issuer(host), email).await;
     }
 
     /// Follows an authorization request as a logged-in user who approves
@@ -330,6 +335,34 @@ impl Server {
         );
         Redirect::from_response(&response)
     }
+}
+
+/// Logs `email` in through the login form at `origin` (`http://host:port`).
+pub async fn login_at(browser: &Client, origin: &str, email: &str) {
+    let page = browser
+        .get(format!("{origin}/oauth/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let inputs = hidden_inputs(&page.text().await.unwrap());
+    let csrf = value_of(&inputs, "csrf_token").unwrap();
+    let response = browser
+        .post(format!("{origin}/oauth/login"))
+        .form(&[
+            ("email", email),
+            ("password", PASSWORD),
+            ("csrf_token", &csrf),
+            ("return_to", "/oauth/authorize"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "login of {email} failed"
+    );
 }
 
 /// A redirect to the client, split into its parts.

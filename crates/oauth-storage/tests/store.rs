@@ -1,5 +1,10 @@
-//! Storage behaviour on a real SQLite file: round trips, and the single-use
+//! Storage behaviour on a real database: round trips, and the single-use
 //! operations under real concurrency.
+//!
+//! Each test gets a fresh database from `oauth_storage::scratch`: a SQLite file
+//! by default, or a new PostgreSQL database when `LOOPWISE_TEST_POSTGRES_URL`
+//! names a server (`scripts/with-postgres.sh` sets it), so the same bodies
+//! check both backends.
 
 #![expect(
     clippy::unwrap_used,
@@ -16,6 +21,7 @@ use oauth_core::redirect_uri::RedirectUri;
 use oauth_core::scope::ScopeSet;
 use oauth_core::token::{Binding, CodeRecord, GrantRejection};
 use oauth_core::{ServedAt, TokenHash};
+use oauth_storage::scratch::ScratchDatabase;
 use oauth_storage::{
     AuditMeta, NewApplication, NewCode, NewSchool, NewToken, NewUser, Redemption, Store,
     StoreOptions,
@@ -29,17 +35,17 @@ fn now() -> DateTime<Utc> {
 }
 
 struct Fixture {
-    _dir: tempfile::TempDir,
     store: Store,
     school: SchoolId,
     user: UserId,
     app: ApplicationId,
+    /// Declared last so that the pool closes before the database is dropped.
+    _database: Option<ScratchDatabase>,
 }
 
 async fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("test.db").display());
-    let store = Store::open(&url, &StoreOptions::default()).unwrap();
+    let database = ScratchDatabase::new().unwrap();
+    let store = Store::open(database.url(), &StoreOptions::default()).unwrap();
     let school = SchoolId::from_uuid(Uuid::new_v4());
     store
         .insert_school(
@@ -98,7 +104,7 @@ async fn fixture() -> Fixture {
         .await
         .unwrap();
     Fixture {
-        _dir: dir,
+        _database: Some(database),
         store,
         school,
         user,
@@ -120,7 +126,7 @@ fn token(n: u8) -> NewToken {
     }
 }
 
-async fn issue_code(f: &Fixture, code: &str) {
+async fn issue_code(f: &Fixture, code: &str) -> GrantId {
     f.store
         .approve_and_insert_code(
             NewCode {
@@ -145,7 +151,31 @@ async fn issue_code(f: &Fixture, code: &str) {
             now(),
         )
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_first_approvals_share_one_grant() {
+    let f = fixture().await;
+    let mut handles = Vec::new();
+    for n in 0..8 {
+        let (store, school, user, app) = (f.store.clone(), f.school, f.user, f.app);
+        handles.push(tokio::spawn(async move {
+            let fixture = Fixture {
+                store,
+                school,
+                user,
+                app,
+                _database: None,
+            };
+            issue_code(&fixture, &format!("first-approval-{n}")).await
+        }));
+    }
+    let mut grants = Vec::new();
+    for handle in handles {
+        grants.push(handle.await.unwrap());
+    }
+    assert!(grants.iter().all(|g| *g == grants[0]), "{grants:?}");
 }
 
 #[tokio::test]

@@ -1,0 +1,10 @@
+DROP TABLE sessions;
+DROP TABLE refresh_tokens;
+DROP TABLE access_tokens;
+DROP TABLE authorization_codes;
+DROP TABLE grants;
+DROP TABLE applications;
+DROP TABLE memberships;
+DROP TABLE users;
+DROP TABLE school_domains;
+DROP TABLE schools;
