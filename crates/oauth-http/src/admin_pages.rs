@@ -690,7 +690,7 @@ async fn grants(
                 user_email => &g.user_email,
                 application_name => &g.application_name,
                 client_id => g.client_id.as_str(),
-                scopes => g.scopes.to_string(),
+                scopes => g.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
                 updated_at => g.updated_at.format("%Y-%m-%d %H:%M UTC").to_string(),
             }
         })
