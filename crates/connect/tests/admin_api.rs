@@ -555,6 +555,22 @@ async fn the_core_rules_refuse_bad_applications_with_nothing_written() {
             "invalid_request",
         ),
         (json!({"name": "A"}), "invalid_request"),
+        (
+            json!({"name": "\u{200B}\u{3164}", "redirect_uris": [APP_REDIRECT], "scope": "openid"}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"name": "A", "redirect_uris": [APP_REDIRECT, APP_REDIRECT], "scope": "openid"}),
+            "invalid_redirect_uri",
+        ),
+        (
+            json!({"name": "A", "redirect_uris": (0..11).map(|i| format!("https://app.example/cb{i}")).collect::<Vec<_>>(), "scope": "openid"}),
+            "invalid_redirect_uri",
+        ),
+        (
+            json!({"name": "A", "redirect_uris": [APP_REDIRECT], "scope": ""}),
+            "invalid_scope",
+        ),
     ];
     for (body, error) in cases {
         let response = create(&server, &owner, &csrf, body.clone()).await;
@@ -763,4 +779,62 @@ async fn lists_page_in_a_stable_order_and_updates_that_narrow_access_revoke_gran
     )
     .await;
     assert_eq!(rotate.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn grant_pages_go_on_after_the_grant_they_stopped_at_is_revoked() {
+    let server = Server::start().await;
+    let (owner, csrf) = admin_browser(&server, Host::Demo, "owner@demo.test").await;
+    for name in ["First", "Second", "Third"] {
+        let created = json(
+            create(
+                &server,
+                &owner,
+                &csrf,
+                json!({"name": name, "redirect_uris": [APP_REDIRECT], "scope": "openid", "client_type": "public"}),
+            )
+            .await,
+        )
+        .await;
+        let client_id = s(&created["application"], "client_id");
+        flow(&server, "student@demo.test", &client_id, None, "openid").await;
+    }
+    let page = |query: String| {
+        let owner = owner.clone();
+        let url = server.url(Host::Demo, &format!("/api/admin/grants?limit=1{query}"));
+        async move { json(owner.get(url).send().await.unwrap()).await }
+    };
+    // Grants made within one second are ordered by id; find what each page holds.
+    let first = page(String::new()).await;
+    let second = page(format!("&after={}", s(&first, "next"))).await;
+    let seen = [
+        s(&first["grants"][0], "application_name"),
+        s(&second["grants"][0], "application_name"),
+    ];
+    let remaining = ["First", "Second", "Third"]
+        .into_iter()
+        .find(|name| !seen.iter().any(|seen| seen == name))
+        .unwrap();
+    // Revoke the grant the cursor was taken from; the next page still follows it.
+    let anchor = s(&second["grants"][0], "id");
+    let revoked = write(
+        &owner,
+        &csrf,
+        Method::POST,
+        &server.url(Host::Demo, &format!("/api/admin/grants/{anchor}/revoke")),
+        None,
+    )
+    .await;
+    assert_eq!(revoked.status(), StatusCode::OK);
+    let third = page(format!("&after={}", s(&second, "next"))).await;
+    assert_eq!(
+        third["grants"][0]["application_name"], remaining,
+        "paging restarted"
+    );
+    let bad = owner
+        .get(server.url(Host::Demo, "/api/admin/grants?after=not-a-cursor"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 }

@@ -37,6 +37,15 @@ pub enum AdminError {
     /// An application needs at least one redirect URI.
     #[error("an application needs at least one redirect URI")]
     NoRedirectUri,
+    /// More redirect URIs than one application may have.
+    #[error("an application may register at most {MAX_REDIRECT_URIS} redirect URIs")]
+    TooManyRedirectUris,
+    /// The same redirect URI twice.
+    #[error("redirect URI `{0}` is listed twice")]
+    RepeatedRedirectUri(String),
+    /// A school application with no scope at all.
+    #[error("choose at least one scope")]
+    NoScope,
     /// A scope is unknown, reserved or above the ceiling.
     #[error(transparent)]
     InvalidScope(#[from] ScopeError),
@@ -50,7 +59,7 @@ pub enum AdminError {
     #[error("`{0}` is not a valid subdomain: use lower-case letters, digits and inner hyphens")]
     InvalidSubdomain(String),
     /// The name is empty or too long.
-    #[error("a name needs 1 to 200 characters")]
+    #[error("a name needs 1 to 200 characters, with a letter or digit and nothing invisible")]
     InvalidName,
     /// Not a host name with an optional port.
     #[error(
@@ -123,19 +132,19 @@ fn random_bytes<const N: usize>() -> Result<[u8; N], AdminError> {
     Ok(bytes)
 }
 
-/// Names are shown to people deciding whether to trust an application: no
-/// control characters, and no bidirectional controls that reorder text.
+/// Names are shown to people deciding whether to trust an application; the
+/// core rule decides which may be.
 fn check_name(name: &str) -> Result<(), AdminError> {
-    let misleading = |c: char| {
-        c.is_control()
-            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
-    };
-    if (1..=200).contains(&name.trim().chars().count()) && !name.chars().any(misleading) {
+    if oauth_core::application::is_presentable_name(name) {
         Ok(())
     } else {
         Err(AdminError::InvalidName)
     }
 }
+
+/// The most redirect URIs one application may register (as in dynamic
+/// client registration).
+pub const MAX_REDIRECT_URIS: usize = 10;
 
 /// Validates an application specification with the core rules, without
 /// storing anything.
@@ -146,6 +155,18 @@ pub fn validate_spec(spec: &ApplicationSpec) -> Result<(RedirectUriList, ScopeSe
     }
     if spec.redirect_uris.is_empty() {
         return Err(AdminError::NoRedirectUri);
+    }
+    if spec.redirect_uris.len() > MAX_REDIRECT_URIS {
+        return Err(AdminError::TooManyRedirectUris);
+    }
+    if let Some(repeated) = spec
+        .redirect_uris
+        .iter()
+        .enumerate()
+        .find(|(i, uri)| spec.redirect_uris[..*i].contains(uri))
+        .map(|(_, uri)| uri)
+    {
+        return Err(AdminError::RepeatedRedirectUri(repeated.clone()));
     }
     let uris = spec
         .redirect_uris

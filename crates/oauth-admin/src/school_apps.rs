@@ -120,6 +120,9 @@ impl SchoolAdmin {
             may_introspect: new.may_introspect,
         };
         let (app, secret) = prepare(&spec)?;
+        if app.scopes.is_empty() {
+            return Err(AdminError::NoScope);
+        }
         self.store
             .create_school_application(
                 self.school,
@@ -165,6 +168,9 @@ impl SchoolAdmin {
             may_introspect: change.may_introspect.unwrap_or(stored.may_introspect),
         };
         let (redirect_uris, scopes) = validate_spec(&spec)?;
+        if scopes.is_empty() {
+            return Err(AdminError::NoScope);
+        }
         let after = Application {
             name: spec.name.trim().to_owned(),
             audience: spec.audience,

@@ -136,6 +136,50 @@ impl Application {
     }
 }
 
+/// The most characters an application's name may have.
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// Whether `name` may be shown to people deciding whether to trust an
+/// application: 1 to [`MAX_NAME_CHARS`] characters after trimming, at least
+/// one letter or digit, and nothing invisible or misleading (control and
+/// format characters such as bidirectional overrides and zero-width marks,
+/// line separators, and blank "filler" letters).
+///
+/// ```
+/// use oauth_core::application::is_presentable_name;
+/// assert!(is_presentable_name("Grade Sync 2"));
+/// assert!(is_presentable_name("成績同步"));
+/// assert!(!is_presentable_name("\u{200B}\u{3164}"));
+/// assert!(!is_presentable_name("Safe\u{202E}exe.txt"));
+/// ```
+pub fn is_presentable_name(name: &str) -> bool {
+    let invisible = |c: char| {
+        c.is_control()
+            || matches!(
+                c,
+                '\u{00AD}'
+                    | '\u{061C}'
+                    | '\u{115F}'
+                    | '\u{1160}'
+                    | '\u{180E}'
+                    | '\u{200B}'..='\u{200F}'
+                    | '\u{2028}'..='\u{202E}'
+                    | '\u{2060}'..='\u{2064}'
+                    | '\u{2066}'..='\u{206F}'
+                    | '\u{2800}'
+                    | '\u{3164}'
+                    | '\u{FE00}'..='\u{FE0F}'
+                    | '\u{FEFF}'
+                    | '\u{FFA0}'
+                    | '\u{FFF9}'..='\u{FFFB}'
+            )
+    };
+    let length = name.trim().chars().count();
+    (1..=MAX_NAME_CHARS).contains(&length)
+        && !name.chars().any(invisible)
+        && name.chars().any(char::is_alphanumeric)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

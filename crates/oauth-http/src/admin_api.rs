@@ -26,7 +26,7 @@ use oauth_core::admin::{authorize_admin, AdminAction, AdminCredential, AdminRefu
 use oauth_core::audit::Actor;
 use oauth_core::{Audience, ClientId, ClientType, ErrorCode, GrantId, PresentedSecret, SchoolId};
 use oauth_core::{ServedAt, UserId};
-use oauth_storage::{AuditMeta, GrantSummary, StorageError, StoredApplication};
+use oauth_storage::{AuditMeta, GrantCursor, GrantSummary, StorageError, StoredApplication};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
@@ -308,10 +308,14 @@ macro_rules! admin_or_return {
 /// Maps a refused administrative command to a JSON error.
 fn admin_error(error: &AdminError) -> HttpResponse {
     let (status, code) = match error {
-        AdminError::InvalidRedirectUri { .. } | AdminError::NoRedirectUri => {
+        AdminError::InvalidRedirectUri { .. }
+        | AdminError::NoRedirectUri
+        | AdminError::TooManyRedirectUris
+        | AdminError::RepeatedRedirectUri(_) => {
             (StatusCode::BAD_REQUEST, ErrorCode::InvalidRedirectUri)
         }
         AdminError::InvalidScope(e) => (StatusCode::BAD_REQUEST, e.error_code()),
+        AdminError::NoScope => (StatusCode::BAD_REQUEST, ErrorCode::InvalidScope),
         AdminError::AudienceNotAllowed(_) | AdminError::InvalidName => {
             (StatusCode::BAD_REQUEST, ErrorCode::InvalidClientMetadata)
         }
@@ -933,7 +937,7 @@ struct GrantPage {
 struct GrantQuery {
     /// Only grants of this application.
     client_id: Option<String>,
-    /// Start after this grant id.
+    /// The `next` of the previous page.
     after: Option<String>,
     /// At most this many (1 to 200, default 50).
     limit: Option<i64>,
@@ -973,9 +977,9 @@ async fn list_grants(
         },
         None => None,
     };
-    let after = match query.after.as_deref().map(str::parse::<GrantId>) {
-        Some(Ok(id)) => Some(id),
-        Some(Err(_)) => return bad_request("after is not a grant id"),
+    let after = match query.after.as_deref().map(str::parse::<GrantCursor>) {
+        Some(Ok(cursor)) => Some(cursor),
+        Some(Err(_)) => return bad_request("after is not a cursor from an earlier page"),
         None => None,
     };
     let limit = page_size(query.limit);
@@ -986,7 +990,7 @@ async fn list_grants(
     {
         Ok(grants) => {
             let next = (i64::try_from(grants.len()).unwrap_or(i64::MAX) == limit)
-                .then(|| grants.last().map(|g| g.id.to_string()))
+                .then(|| grants.last().map(|g| GrantCursor::after(g).to_string()))
                 .flatten();
             json_no_store(&json_value(&GrantPage {
                 grants: grants.iter().map(GrantView::from).collect(),

@@ -17,7 +17,7 @@ use oauth_core::admin::{authorize_admin, AdminAction, AdminCredential};
 use oauth_core::audit::Actor;
 use oauth_core::scope::ScopeKind;
 use oauth_core::{Audience, ClientType, GrantId, SchoolId, Scope, ServedAt};
-use oauth_storage::{AuditMeta, StoredApplication};
+use oauth_storage::{AuditMeta, GrantCursor, StoredApplication};
 use serde::Deserialize;
 
 use crate::authorize::{host_error_page, unavailable};
@@ -670,7 +670,7 @@ async fn grants(
     let after = query
         .after
         .as_deref()
-        .and_then(|a| a.parse::<GrantId>().ok());
+        .and_then(|a| a.parse::<GrantCursor>().ok());
     let grants = match state
         .store
         .list_grants(None, admin.school, None, after, PAGE)
@@ -680,7 +680,7 @@ async fn grants(
         Err(e) => return unavailable(&state, &admin.ui, admin.school_name(), &e),
     };
     let next = (grants.len() == usize::try_from(PAGE).unwrap_or(usize::MAX))
-        .then(|| grants.last().map(|g| g.id.to_string()))
+        .then(|| grants.last().map(|g| GrantCursor::after(g).to_string()))
         .flatten();
     let rows: Vec<Value> = grants
         .iter()

@@ -703,12 +703,24 @@ async fn issue_code(
         auth_time: logged_in.session.auth_time,
     };
     let meta = user_meta(logged_in, resolved);
-    if let Err(e) = state
+    match state
         .store
-        .approve_and_insert_code(new_code, app.client_id.clone(), meta, now)
+        .approve_and_insert_code(new_code, app.client_id.clone(), app.audience, meta, now)
         .await
     {
-        return unavailable(state, ui, &school.display_name, &e);
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            tracing::info!(client.id = %app.client_id, "consent refused: the application changed meanwhile");
+            return state.pages.error(
+                ui,
+                StatusCode::CONFLICT,
+                &school.display_name,
+                Msg::new("error-request-title"),
+                Msg::new("error-app-changed"),
+                None,
+            );
+        }
+        Err(e) => return unavailable(state, ui, &school.display_name, &e),
     }
     tracing::info!(client.id = %app.client_id, school.id = %school.id, user.id = %logged_in.user.id, "authorization code issued");
     redirect_to_client(

@@ -144,13 +144,21 @@ fn safe_return_to(return_to: Option<&str>) -> String {
 }
 
 /// The administration pages are a place to return to: a path under `/admin`
-/// made of plain path characters, so it stays on this host.
+/// made of plain path characters, with no empty, `.` or `..` segment and no
+/// percent-encoding, so it stays on this host and under `/admin`.
 fn is_admin_page(path: &str) -> bool {
-    (path == "/admin" || path.starts_with("/admin/"))
-        && !path.contains("//")
+    let Some(rest) = path.strip_prefix("/admin") else {
+        return false;
+    };
+    let segments_ok = rest.is_empty()
+        || rest.strip_prefix('/').is_some_and(|rest| {
+            rest.split('/')
+                .all(|segment| !segment.is_empty() && segment != "." && segment != "..")
+        });
+    segments_ok
         && path
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/-_.~%".contains(&b))
+            .all(|b| b.is_ascii_alphanumeric() || b"/-_.~".contains(&b))
 }
 
 fn form_pairs(body: &Bytes) -> Vec<(String, String)> {
@@ -417,4 +425,41 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>, body: Bytes) -
     expired.make_removal();
     let _ = response.add_cookie(&expired);
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_returns_only_to_the_authorization_endpoint_home_or_admin_pages() {
+        for kept in [
+            "/oauth/authorize?client_id=x",
+            "/oauth/connected-apps",
+            "/admin",
+            "/admin/applications",
+            "/admin/applications/lwc_0123abcd",
+        ] {
+            assert_eq!(safe_return_to(Some(kept)), kept);
+        }
+        for refused in [
+            "https://evil.example/",
+            "//evil.example/admin",
+            "/admin/../oauth/logout",
+            "/admin/./applications",
+            "/admin/.%2e/api/admin/session",
+            "/admin/%2e%2e/x",
+            "/admin//evil.example",
+            "/administrator",
+            "/admin/applications?next=//evil.example",
+            "/admin\\evil",
+            "/admin/a\nb",
+        ] {
+            assert_eq!(
+                safe_return_to(Some(refused)),
+                "/oauth/connected-apps",
+                "{refused}"
+            );
+        }
+    }
 }

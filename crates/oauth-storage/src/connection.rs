@@ -76,16 +76,20 @@ pub(crate) enum Lockable {
     Code,
     /// `refresh_tokens`, by `token_hash`.
     RefreshToken,
+    /// `applications`, by `id`, in share mode: consents to one application
+    /// proceed side by side, while disabling, deleting or changing it waits
+    /// for them (and then revokes what they granted).
+    Application,
 }
 
-/// Locks the row with this digest until the transaction ends, so that a
+/// Locks the row with this digest (or id) until the transaction ends, so that a
 /// racing transaction which wants the same row waits and then reads what this
 /// one committed. Must run inside [`write_transaction`].
 ///
 /// On SQLite this does nothing: the immediate transaction already holds the
 /// whole database's write lock, which is a stronger guarantee.
 pub(crate) fn lock_rows(c: &mut Conn, table: Lockable, digest: &str) -> Result<(), StorageError> {
-    use crate::schema::{authorization_codes, refresh_tokens};
+    use crate::schema::{applications, authorization_codes, refresh_tokens};
     let Conn::Pg(pg) = c else {
         return Ok(());
     };
@@ -97,6 +101,13 @@ pub(crate) fn lock_rows(c: &mut Conn, table: Lockable, digest: &str) -> Result<(
                 .filter(authorization_codes::code_hash.eq(digest))
                 .select(authorization_codes::id)
                 .for_update()
+                .load::<String>(pg)?;
+        }
+        Lockable::Application => {
+            applications::table
+                .filter(applications::id.eq(digest))
+                .select(applications::id)
+                .for_share()
                 .load::<String>(pg)?;
         }
         Lockable::RefreshToken => {

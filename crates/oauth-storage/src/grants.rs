@@ -3,6 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use oauth_core::access::AccessTokenRecord;
+use oauth_core::audience::Audience;
 use oauth_core::audit::AuditKind;
 use oauth_core::ids::{ApplicationId, ClientId, GrantId, SchoolId, UserId};
 use oauth_core::pkce::CodeChallenge;
@@ -48,6 +49,47 @@ pub struct GrantSummary {
     pub created_at: DateTime<Utc>,
     /// When consent last changed.
     pub updated_at: DateTime<Utc>,
+}
+
+/// A position in the newest-first order of grants, for paging: the creation
+/// time and id of the last grant of a page, written `SECONDS.ID`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GrantCursor {
+    created_at: DateTime<Utc>,
+    id: GrantId,
+}
+
+impl GrantCursor {
+    /// The position just after `grant`.
+    pub fn after(grant: &GrantSummary) -> Self {
+        Self {
+            created_at: grant.created_at,
+            id: grant.id,
+        }
+    }
+}
+
+impl std::fmt::Display for GrantCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.created_at.timestamp(), self.id)
+    }
+}
+
+/// A string that is not a grant cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("not a grant cursor")]
+pub struct InvalidCursor;
+
+impl std::str::FromStr for GrantCursor {
+    type Err = InvalidCursor;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (secs, id) = s.split_once('.').ok_or(InvalidCursor)?;
+        let secs: i64 = secs.parse().map_err(|_| InvalidCursor)?;
+        Ok(Self {
+            created_at: DateTime::from_timestamp(secs, 0).ok_or(InvalidCursor)?,
+            id: id.parse().map_err(|_| InvalidCursor)?,
+        })
+    }
 }
 
 /// A code to store: its digest and the authorization it stands for.
@@ -477,24 +519,32 @@ impl Store {
 
     /// Records consent and stores the code in one transaction: the grant's
     /// scopes become the union of what was approved before and now.
+    ///
+    /// `audience` is the application's audience the user was checked
+    /// against. Inside the transaction the application is read again (and on
+    /// PostgreSQL its row is share-locked, so a concurrent disable, delete or
+    /// change waits for this consent and then revokes it): when it has been
+    /// deleted, disabled or given another audience meanwhile, nothing is
+    /// written and `None` is returned; scopes it no longer allows are dropped.
     pub async fn approve_and_insert_code(
         &self,
         code: NewCode,
         client_id: ClientId,
+        audience: Audience,
         meta: AuditMeta,
         now: DateTime<Utc>,
-    ) -> Result<GrantId, StorageError> {
+    ) -> Result<Option<GrantId>, StorageError> {
         self.run(move |c| {
             // Two first approvals of one application by one user can race. On
             // PostgreSQL both may find no grant and both insert one; the second
             // insert then fails on the grant's unique key, and trying again
             // finds and updates the grant the first one created. (SQLite's
             // immediate transactions never get that far.)
-            match approve_in(c, &code, &client_id, &meta, now) {
+            match approve_in(c, &code, &client_id, audience, &meta, now) {
                 Err(StorageError::Query(diesel::result::Error::DatabaseError(
                     diesel::result::DatabaseErrorKind::UniqueViolation,
                     _,
-                ))) => approve_in(c, &code, &client_id, &meta, now),
+                ))) => approve_in(c, &code, &client_id, audience, &meta, now),
                 outcome => outcome,
             }
         })
@@ -859,13 +909,15 @@ impl Store {
     }
 
     /// Grants of a school, newest first, optionally of one application; at most
-    /// `limit`, older than the grant `after` when paging.
+    /// `limit`, after the cursor `after` when paging. The cursor is a position
+    /// in the order, not a row: paging goes on where it stopped even when the
+    /// grant it was taken from has been revoked meanwhile.
     pub async fn list_grants(
         &self,
         user: Option<UserId>,
         school: SchoolId,
         app: Option<ApplicationId>,
-        after: Option<GrantId>,
+        after: Option<GrantCursor>,
         limit: i64,
     ) -> Result<Vec<GrantSummary>, StorageError> {
         use crate::schema::users;
@@ -884,18 +936,12 @@ impl Store {
                 query = query.filter(grants::application_id.eq(app.to_string()));
             }
             if let Some(after) = after {
-                let anchor: Option<(i64, String)> = grants::table
-                    .find(after.to_string())
-                    .select((grants::created_at, grants::id))
-                    .first(c)
-                    .optional()?;
-                if let Some((created, id)) = anchor {
-                    query = query.filter(
-                        grants::created_at
-                            .lt(created)
-                            .or(grants::created_at.eq(created).and(grants::id.lt(id))),
-                    );
-                }
+                let (created, id) = (to_secs(after.created_at), after.id.to_string());
+                query = query.filter(
+                    grants::created_at
+                        .lt(created)
+                        .or(grants::created_at.eq(created).and(grants::id.lt(id))),
+                );
             }
             let rows: Vec<GrantSummaryRow> = query
                 .select((
@@ -1083,13 +1129,35 @@ fn approve_in(
     c: &mut Conn,
     code: &NewCode,
     client_id: &ClientId,
+    audience: Audience,
     meta: &AuditMeta,
     now: DateTime<Utc>,
-) -> Result<GrantId, StorageError> {
+) -> Result<Option<GrantId>, StorageError> {
     write_transaction(c, |c| {
         let user = code.user_id.to_string();
         let app = code.record.application_id.to_string();
         let school = code.record.binding.school_id.to_string();
+        lock_rows(c, Lockable::Application, &app)?;
+        let current: Option<(bool, String, String)> = applications::table
+            .find(&app)
+            .select((
+                applications::disabled,
+                applications::audience,
+                applications::scopes,
+            ))
+            .first(c)
+            .optional()?;
+        let allowed = match current {
+            Some((false, stored_audience, allowed)) if stored_audience == audience.as_str() => {
+                scopes(&allowed)?
+            }
+            _ => return Ok(None),
+        };
+        let approved = code.scopes.intersection(&allowed);
+        let code = &NewCode {
+            scopes: approved,
+            ..code.clone()
+        };
         let existing: Option<(String, String)> = grants::table
             .filter(grants::user_id.eq(&user))
             .filter(grants::application_id.eq(&app))
@@ -1154,6 +1222,6 @@ fn approve_in(
         event.grant_id = Some(grant_id);
         event.reason = Some(format!("scopes: {}", code.scopes));
         insert_audit(c, &event, now)?;
-        Ok(grant_id)
+        Ok(Some(grant_id))
     })
 }

@@ -41,7 +41,10 @@ pub use audit::{AuditMeta, StoredAuditEvent};
 pub use directory::{
     NewApplication, NewSchool, NewUser, School, SchoolListing, Session, StoredApplication, User,
 };
-pub use grants::{Grant, GrantSummary, IssuedTokens, NewCode, NewToken, Redemption, StoredCode};
+pub use grants::{
+    Grant, GrantCursor, GrantSummary, InvalidCursor, IssuedTokens, NewCode, NewToken, Redemption,
+    StoredCode,
+};
 pub use keys::{ActiveSigningKey, PublishedKey};
 pub use school_apps::ApplicationSettings;
 

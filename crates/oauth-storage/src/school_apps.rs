@@ -288,6 +288,12 @@ impl Store {
                 let Some(client_id) = school_client_id(c, school, app)? else {
                     return Ok(None);
                 };
+                // Disabling first takes the row's lock, so a consent to the
+                // application in flight either finishes before (and its grant
+                // is revoked below) or finds the application gone.
+                diesel::update(applications::table.find(app.to_string()))
+                    .set(applications::disabled.eq(true))
+                    .execute(c)?;
                 let revoked = revoke_all_grants(c, school, app, &meta, now)?;
                 diesel::delete(applications::table.find(app.to_string())).execute(c)?;
                 let event = app_event(

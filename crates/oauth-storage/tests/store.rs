@@ -23,8 +23,8 @@ use oauth_core::token::{Binding, CodeRecord, GrantRejection};
 use oauth_core::{ServedAt, TokenHash};
 use oauth_storage::scratch::ScratchDatabase;
 use oauth_storage::{
-    AuditMeta, NewApplication, NewCode, NewSchool, NewToken, NewUser, Redemption, Store,
-    StoreOptions,
+    ApplicationSettings, AuditMeta, NewApplication, NewCode, NewSchool, NewToken, NewUser,
+    Redemption, Store, StoreOptions,
 };
 use uuid::Uuid;
 
@@ -126,6 +126,215 @@ fn token(n: u8) -> NewToken {
     }
 }
 
+fn new_code(f: &Fixture, code: &str, scopes: &str) -> NewCode {
+    NewCode {
+        hash: TokenHash::of(code),
+        grant_id: GrantId::from_uuid(Uuid::new_v4()),
+        user_id: f.user,
+        record: CodeRecord {
+            application_id: f.app,
+            binding: Binding::new(ServedAt::School(f.school), f.school),
+            redirect_uri: "http://127.0.0.1:5000/cb".into(),
+            challenge: CodeChallenge::from_stored(CHALLENGE).unwrap(),
+            issuer: None,
+            expires_at: now() + Duration::minutes(5),
+        },
+        scopes: ScopeSet::parse_request(scopes).unwrap(),
+        nonce: None,
+        resource: None,
+        auth_time: now(),
+    }
+}
+
+fn admin_meta() -> AuditMeta {
+    AuditMeta {
+        actor: Actor::Operator,
+        client_ip: None,
+    }
+}
+
+#[tokio::test]
+async fn consent_to_an_application_changed_meanwhile_writes_nothing() {
+    let f = fixture().await;
+    let quiz = ClientId::parse("quiz").unwrap();
+    // The audience the user was checked against is no longer the app's.
+    let stale = f
+        .store
+        .approve_and_insert_code(
+            new_code(&f, "c1", "openid"),
+            quiz.clone(),
+            Audience::OrgAdmin,
+            meta(),
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(stale, None);
+    assert!(f
+        .store
+        .find_code(TokenHash::of("c1"))
+        .await
+        .unwrap()
+        .is_none());
+
+    // Scopes the application lost are dropped from the grant and the code.
+    f.store
+        .update_school_application(
+            f.school,
+            f.app,
+            ApplicationSettings {
+                name: "Quiz".into(),
+                redirect_uris: vec![RedirectUri::register("http://127.0.0.1/cb").unwrap()],
+                scopes: ScopeSet::parse_config("openid").unwrap(),
+                audience: Audience::Member,
+                may_introspect: false,
+            },
+            true,
+            admin_meta(),
+            now(),
+        )
+        .await
+        .unwrap()
+        .expect("the school's own application");
+    let granted = f
+        .store
+        .approve_and_insert_code(
+            new_code(&f, "c2", "openid courses:read"),
+            quiz.clone(),
+            Audience::Member,
+            meta(),
+            now(),
+        )
+        .await
+        .unwrap();
+    assert!(granted.is_some());
+    let stored = f
+        .store
+        .find_code(TokenHash::of("c2"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.scopes, ScopeSet::parse_request("openid").unwrap());
+
+    // Disabled: nothing is granted any more.
+    f.store
+        .set_school_application_disabled(f.school, f.app, true, admin_meta(), now())
+        .await
+        .unwrap()
+        .expect("the school's own application");
+    let refused = f
+        .store
+        .approve_and_insert_code(
+            new_code(&f, "c3", "openid"),
+            quiz,
+            Audience::Member,
+            meta(),
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused, None);
+    assert!(f
+        .store
+        .find_code(TokenHash::of("c3"))
+        .await
+        .unwrap()
+        .is_none());
+}
+
+#[tokio::test]
+async fn school_application_operations_never_reach_another_school() {
+    let f = fixture().await;
+    let elsewhere = SchoolId::from_uuid(Uuid::new_v4());
+    f.store
+        .insert_school(
+            NewSchool {
+                id: elsewhere,
+                subdomain: Subdomain::parse("elsewhere").unwrap(),
+                display_name: "Elsewhere".into(),
+            },
+            now(),
+        )
+        .await
+        .unwrap();
+    let grant = issue_code(&f, "held").await;
+    let settings = ApplicationSettings {
+        name: "Taken over".into(),
+        redirect_uris: vec![RedirectUri::register("https://evil.example/cb").unwrap()],
+        scopes: ScopeSet::parse_config("openid").unwrap(),
+        audience: Audience::Member,
+        may_introspect: true,
+    };
+    let store = &f.store;
+    assert_eq!(
+        store
+            .update_school_application(elsewhere, f.app, settings, true, admin_meta(), now())
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(!store
+        .replace_school_application_secret(
+            elsewhere,
+            f.app,
+            TokenHash::of("x"),
+            admin_meta(),
+            now()
+        )
+        .await
+        .unwrap());
+    assert_eq!(
+        store
+            .set_school_application_disabled(elsewhere, f.app, true, admin_meta(), now())
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .delete_school_application(elsewhere, f.app, admin_meta(), now())
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(store
+        .list_school_applications(elsewhere, None, 50)
+        .await
+        .unwrap()
+        .is_empty());
+    let app = store
+        .find_application(&ClientId::parse("quiz").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(app.app.name, "Quiz");
+    assert!(!app.app.disabled && !app.may_introspect);
+    assert_eq!(
+        store
+            .list_grants(None, f.school, None, None, 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|g| g.id)
+            .collect::<Vec<_>>(),
+        vec![grant]
+    );
+
+    // At its own school, deletion takes the grant and the code with it.
+    assert_eq!(
+        store
+            .delete_school_application(f.school, f.app, admin_meta(), now())
+            .await
+            .unwrap(),
+        Some(1)
+    );
+    assert!(store
+        .find_code(TokenHash::of("held"))
+        .await
+        .unwrap()
+        .is_none());
+}
+
 async fn issue_code(f: &Fixture, code: &str) -> GrantId {
     f.store
         .approve_and_insert_code(
@@ -147,11 +356,13 @@ async fn issue_code(f: &Fixture, code: &str) -> GrantId {
                 auth_time: now(),
             },
             ClientId::parse("quiz").unwrap(),
+            Audience::Member,
             meta(),
             now(),
         )
         .await
         .unwrap()
+        .expect("the application is enabled and unchanged")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

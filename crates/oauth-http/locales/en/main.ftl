@@ -120,6 +120,7 @@ error-request-title = This request cannot be completed
 error-duplicate-parameter = The parameter { $name } was sent more than once.
 error-client-id-missing = The request does not say which application is asking (client_id is missing).
 error-unknown-client = The application asking for access is not known here.
+error-app-changed = The application was changed or disabled while you were deciding, so nothing was approved. Return to the application and start again.
 error-redirect-uri-missing = The request does not say where to return to (redirect_uri is missing).
 error-redirect-uri-not-registered = The address to return to is not registered for this application.
 error-consent-repeated-title = This approval cannot be used

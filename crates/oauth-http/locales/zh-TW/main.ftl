@@ -119,6 +119,7 @@ error-request-title = 無法完成這個請求
 error-duplicate-parameter = 參數 { $name } 被傳送了不只一次。
 error-client-id-missing = 這個請求沒有說明是哪個應用程式提出的（缺少 client_id）。
 error-unknown-client = 這裡找不到提出存取請求的應用程式。
+error-app-changed = 你在決定時，這個應用程式已被變更或停用，因此沒有核准任何權限。請回到應用程式重新開始。
 error-redirect-uri-missing = 這個請求沒有說明完成後要回到哪裡（缺少 redirect_uri）。
 error-redirect-uri-not-registered = 要返回的網址並未為這個應用程式註冊。
 error-consent-repeated-title = 無法使用這次的授權
