@@ -375,21 +375,21 @@ pub async fn run(
             let role: Role = role.parse()?;
             let user = user_by_email(&store, &email).await?;
             let id = school_id(&store, &subdomain).await?;
-            operator.set_role(user.id, id, role).await?;
+            let revoked = operator.set_role(user.id, id, role).await?;
             p.say(
-                &format!("{email} is now {role} of {subdomain}"),
-                json!({"email": email, "subdomain": subdomain, "role": role.as_str()}),
+                &format!("{email} is now {role} of {subdomain}{}", revoked_note(revoked)),
+                json!({"email": email, "subdomain": subdomain, "role": role.as_str(), "revoked_grants": revoked}),
             )
         }
         OperatorCommand::MemberRevoke { email, subdomain } => {
             let user = user_by_email(&store, &email).await?;
             let id = school_id(&store, &subdomain).await?;
-            if !store.delete_membership(user.id, id).await? {
+            let Some(revoked) = operator.revoke_role(user.id, id).await? else {
                 bail!("{email} has no role in {subdomain}");
-            }
+            };
             p.say(
-                &format!("{email} no longer belongs to {subdomain}"),
-                json!({"email": email, "subdomain": subdomain, "role": null}),
+                &format!("{email} no longer belongs to {subdomain}{}", revoked_note(revoked)),
+                json!({"email": email, "subdomain": subdomain, "role": null, "revoked_grants": revoked}),
             )
         }
         OperatorCommand::AppList { school } => {
@@ -486,5 +486,14 @@ pub async fn run(
                 }),
             )
         }
+    }
+}
+
+/// How a role change's revocations read after the change itself.
+fn revoked_note(revoked: usize) -> String {
+    match revoked {
+        0 => String::new(),
+        1 => "; 1 grant it no longer allows was revoked".to_owned(),
+        n => format!("; {n} grants it no longer allows were revoked"),
     }
 }

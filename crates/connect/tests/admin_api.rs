@@ -473,13 +473,17 @@ async fn bearer_tokens_need_admin_scopes_of_this_school() {
     assert_eq!(elsewhere.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(json(elsewhere).await["error"], "invalid_token");
 
-    // A demoted owner's token stops working at once.
+    // Demoting the owner revokes the org_admin grant and its token at once,
+    // everywhere: at introspection as at the admin API.
     let demoted = server.cli(&["member-set", "owner@demo.test", "demo", "student"]);
     assert!(
         demoted.status.success(),
         "{}",
         String::from_utf8_lossy(&demoted.stderr)
     );
+    assert!(String::from_utf8_lossy(&demoted.stdout)
+        .contains("1 grant it no longer allows was revoked"));
+    assert_eq!(introspect(&server, &token).await["active"], false);
     let after = server
         .api()
         .get(server.url(Host::Demo, "/api/admin/applications"))
@@ -487,8 +491,20 @@ async fn bearer_tokens_need_admin_scopes_of_this_school() {
         .send()
         .await
         .unwrap();
-    assert_eq!(after.status(), StatusCode::FORBIDDEN);
-    assert_eq!(json(after).await["error"], "access_denied");
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(json(after).await["error"], "invalid_token");
+    // The member grant of the student app is kept: a student may still use it.
+    assert_eq!(
+        introspect(&server, &s(&student, "access_token")).await["active"],
+        true
+    );
+    // Removing the student from the school takes that one too.
+    let removed = server.cli(&["member-revoke", "student@demo.test", "demo"]);
+    assert!(removed.status.success());
+    assert_eq!(
+        introspect(&server, &s(&student, "access_token")).await["active"],
+        false
+    );
 }
 
 #[tokio::test]

@@ -351,16 +351,66 @@ impl Operator {
     }
 
     /// Gives a user a role in a school, replacing any role they had there.
+    ///
+    /// A user whose new role no longer passes the audience of an application
+    /// they authorized in this school loses that grant and its tokens at
+    /// once: a demoted manager keeps no `org_admin` access. Returns how many
+    /// grants were revoked.
     pub async fn set_role(
         &self,
         user: UserId,
         school: SchoolId,
         role: Role,
-    ) -> Result<(), AdminError> {
-        Ok(self
-            .store
+    ) -> Result<usize, AdminError> {
+        self.store
             .upsert_membership(user, school, role, Utc::now())
-            .await?)
+            .await?;
+        self.revoke_grants_beyond(user, school, Some(role)).await
+    }
+
+    /// Takes a user's role in a school away, with every grant they hold there
+    /// that needs a role. Returns `None` when they had no role, otherwise how
+    /// many grants were revoked.
+    pub async fn revoke_role(
+        &self,
+        user: UserId,
+        school: SchoolId,
+    ) -> Result<Option<usize>, AdminError> {
+        if !self.store.delete_membership(user, school).await? {
+            return Ok(None);
+        }
+        Ok(Some(self.revoke_grants_beyond(user, school, None).await?))
+    }
+
+    /// Revokes the user's grants in `school` whose application's audience
+    /// `role` no longer passes.
+    async fn revoke_grants_beyond(
+        &self,
+        user: UserId,
+        school: SchoolId,
+        role: Option<Role>,
+    ) -> Result<usize, AdminError> {
+        let is_staff = self
+            .store
+            .find_user(user)
+            .await?
+            .is_some_and(|u| u.is_staff);
+        let meta = oauth_storage::AuditMeta {
+            actor: oauth_core::audit::Actor::Operator,
+            client_ip: None,
+        };
+        let mut revoked = 0;
+        for (grant, audience) in self.store.user_grant_audiences(user, school).await? {
+            if !audience.admits(role, is_staff)
+                && self
+                    .store
+                    .revoke_grant(grant, school, None, meta.clone(), Utc::now())
+                    .await?
+            {
+                revoked += 1;
+            }
+        }
+        Ok(revoked)
     }
 
     /// Registers an application after checking it against the core rules. A

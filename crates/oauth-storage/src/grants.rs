@@ -961,6 +961,27 @@ impl Store {
         .await
     }
 
+    /// The grants a user holds in a school, each with the audience of its
+    /// application, for deciding which a change of role must revoke.
+    pub async fn user_grant_audiences(
+        &self,
+        user: UserId,
+        school: SchoolId,
+    ) -> Result<Vec<(GrantId, Audience)>, StorageError> {
+        self.run(move |c| {
+            let rows: Vec<(String, String)> = grants::table
+                .inner_join(applications::table.on(applications::id.eq(grants::application_id)))
+                .filter(grants::user_id.eq(user.to_string()))
+                .filter(grants::school_id.eq(school.to_string()))
+                .select((grants::id, applications::audience))
+                .load(c)?;
+            rows.iter()
+                .map(|(id, audience)| Ok((parse(id, "grant id")?, parse(audience, "audience")?)))
+                .collect()
+        })
+        .await
+    }
+
     /// Revokes a grant of `school` with every token issued from it. `user`, when
     /// given, must be the grant's user (people revoke only their own). Returns
     /// whether a grant was revoked.
