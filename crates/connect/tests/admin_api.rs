@@ -23,19 +23,6 @@ fn s(value: &Value, key: &str) -> String {
         .to_owned()
 }
 
-async fn introspect(server: &Server, token: &str) -> Value {
-    let response = server
-        .api()
-        .post(server.url(Host::Demo, "/api/oauth/introspect"))
-        .basic_auth("demo-dashboard", Some(DASHBOARD_SECRET))
-        .form(&[("token", token)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    json(response).await
-}
-
 /// A write from an admin session: JSON body and the CSRF header.
 async fn write(
     client: &Client,

@@ -60,21 +60,6 @@ async fn refresh(server: &Server, token: &str, scope: Option<&str>) -> reqwest::
     dashboard_token_request(server, Host::Demo, &form).await
 }
 
-/// Introspects as `demo-dashboard`, which may introspect in school demo.
-async fn introspect(server: &Server, token: &str) -> Value {
-    let response = server
-        .api()
-        .post(server.url(Host::Demo, "/api/oauth/introspect"))
-        .basic_auth("demo-dashboard", Some(DASHBOARD_SECRET))
-        .form(&[("token", token)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers().get("cache-control").unwrap(), "no-store");
-    json(response).await
-}
-
 fn s(value: &Value, key: &str) -> String {
     value[key].as_str().unwrap().to_owned()
 }

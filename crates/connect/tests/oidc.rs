@@ -324,18 +324,6 @@ async fn prompt_and_max_age() {
     }
 }
 
-async fn introspect(server: &Server, token: &str) -> Value {
-    let response = server
-        .api()
-        .post(server.url(Host::Demo, "/api/oauth/introspect"))
-        .basic_auth("demo-dashboard", Some(DASHBOARD_SECRET))
-        .form(&[("token", token)])
-        .send()
-        .await
-        .unwrap();
-    json(response).await
-}
-
 #[tokio::test]
 async fn resource_indicators_bind_the_audience() {
     let server = Server::start().await;

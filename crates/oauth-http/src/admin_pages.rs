@@ -23,7 +23,7 @@ use serde::Deserialize;
 use crate::authorize::{host_error_page, unavailable};
 use crate::host::{resolve, Resolved};
 use crate::i18n::{admin_refusal_message, scope_message_id, Msg};
-use crate::login::{self, LoggedIn};
+use crate::login::{self, field, form_pairs, LoggedIn};
 use crate::pages::Ui;
 use crate::respond::redirect;
 use crate::security::constant_time_eq;
@@ -178,17 +178,6 @@ macro_rules! admin_or_return {
             Err(response) => return response,
         }
     };
-}
-
-fn form_pairs(body: &Bytes) -> Vec<(String, String)> {
-    form_urlencoded::parse(body).into_owned().collect()
-}
-
-fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
 }
 
 /// `GET /admin`.

@@ -161,11 +161,13 @@ fn is_admin_page(path: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"/-_.~".contains(&b))
 }
 
-fn form_pairs(body: &Bytes) -> Vec<(String, String)> {
+/// The fields of a form post, in order, repeated names kept.
+pub(crate) fn form_pairs(body: &Bytes) -> Vec<(String, String)> {
     form_urlencoded::parse(body).into_owned().collect()
 }
 
-fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+/// The first value of a form field.
+pub(crate) fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs
         .iter()
         .find(|(k, _)| k == name)

@@ -545,3 +545,18 @@ pub async fn admin_browser(server: &Server, host: Host, email: &str) -> (Client,
     };
     (browser, csrf)
 }
+
+/// Introspects `token` at school demo as `demo-dashboard`, which may.
+pub async fn introspect(server: &Server, token: &str) -> serde_json::Value {
+    let response = server
+        .api()
+        .post(server.url(Host::Demo, "/api/oauth/introspect"))
+        .basic_auth("demo-dashboard", Some(DASHBOARD_SECRET))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers().get("cache-control").unwrap(), "no-store");
+    json(response).await
+}
