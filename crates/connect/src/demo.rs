@@ -249,5 +249,12 @@ pub fn print_banner(port: u16) -> std::io::Result<()> {
     writeln!(out)?;
     writeln!(out, "  {platform}")?;
     writeln!(out)?;
+    writeln!(
+        out,
+        "School administration (applications, grants, audit log), as owner@demo.test:"
+    )?;
+    writeln!(out)?;
+    writeln!(out, "  http://localhost:{port}/admin")?;
+    writeln!(out)?;
     out.flush()
 }
