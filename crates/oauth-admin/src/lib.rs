@@ -142,9 +142,8 @@ fn check_name(name: &str) -> Result<(), AdminError> {
     }
 }
 
-/// The most redirect URIs one application may register (as in dynamic
-/// client registration).
-pub const MAX_REDIRECT_URIS: usize = 10;
+/// The most redirect URIs one application may register (the core rule).
+pub const MAX_REDIRECT_URIS: usize = oauth_core::redirect_uri::MAX_PER_APPLICATION;
 
 /// Validates an application specification with the core rules, without
 /// storing anything.

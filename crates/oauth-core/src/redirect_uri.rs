@@ -335,6 +335,10 @@ impl fmt::Display for RedirectUri {
     }
 }
 
+/// The most redirect URIs one application may register, however it is
+/// registered (by the operator, a school admin, or dynamic registration).
+pub const MAX_PER_APPLICATION: usize = 10;
+
 #[cfg(test)]
 mod tests {
     use super::*;

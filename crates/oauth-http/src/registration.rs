@@ -24,8 +24,6 @@ use crate::{AppState, DynamicRegistration};
 
 /// The largest registration request accepted.
 const MAX_BODY: usize = 16 * 1024;
-/// The most redirect URIs one registration may carry.
-const MAX_REDIRECT_URIS: usize = 10;
 
 /// Per-address limits on registrations.
 pub struct RegistrationLimiter(DefaultKeyedRateLimiter<IpAddr>);
@@ -138,7 +136,9 @@ async fn register_client(
     metadata: ClientMetadata,
 ) -> Result<HttpResponse, HttpResponse> {
     let redirect_uris = metadata.redirect_uris.unwrap_or_default();
-    if redirect_uris.is_empty() || redirect_uris.len() > MAX_REDIRECT_URIS {
+    if redirect_uris.is_empty()
+        || redirect_uris.len() > oauth_core::redirect_uri::MAX_PER_APPLICATION
+    {
         return Err(json_error(
             StatusCode::BAD_REQUEST,
             ErrorCode::InvalidRedirectUri,
